@@ -1,0 +1,8 @@
+// The package root: every command is a thin layer over a function exported here.
+export * from './errors.ts';
+export * from './onnx/ir.ts';
+export * from './onnx/tensor.ts';
+export * from './onnx/proto.ts';
+export * from './onnx/builder.ts';
+export * from './runtime/session.ts';
+export * from './runtime/npy.ts';

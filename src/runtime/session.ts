@@ -1,0 +1,118 @@
+// A thin layer over onnxruntime-node: sessions from an IR model in memory, typed tensors in and out.
+import * as ort from 'onnxruntime-node';
+import { FvizError } from '../errors.ts';
+import type { Model, TensorData } from '../onnx/ir.ts';
+import { encodeModel } from '../onnx/proto.ts';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads; default: all cores (2 on the reference machine). */
+  threads?: number;
+  /** Name used in error messages. */
+  source?: string;
+  /** onnxruntime graph optimizations (default 'all'). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export type Feeds = Record<string, TensorData>;
+
+function toOrt(t: TensorData): ort.Tensor {
+  return new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+}
+
+function fromOrt(t: ort.Tensor): TensorData {
+  return { dtype: t.type as TensorData['dtype'], dims: [...t.dims], data: t.data as TensorData['data'] };
+}
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s+/g, ' ').trim().slice(0, 600);
+}
+
+export class Session {
+  readonly inner: ort.InferenceSession;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  private readonly source: string;
+
+  private constructor(inner: ort.InferenceSession, source: string) {
+    this.inner = inner;
+    this.inputNames = inner.inputNames;
+    this.outputNames = inner.outputNames;
+    this.source = source;
+  }
+
+  static async create(model: Model | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+    const source = opts.source ?? 'model';
+    const device = opts.device ?? 'cpu';
+    const so: ort.InferenceSession.SessionOptions = {
+      executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      graphOptimizationLevel: opts.optimization ?? 'all',
+      intraOpNumThreads: opts.threads ?? 0,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      logSeverityLevel: 3,
+    };
+    if (device === 'cuda' && !cudaAvailable())
+      throw new FvizError(
+        "--device cuda: onnxruntime-node's CUDA provider is not installed; reinstall with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm rebuild onnxruntime-node (see README, GPU)",
+      );
+    try {
+      return new Session(await ort.InferenceSession.create(bytes, so), source);
+    } catch (e) {
+      const msg = oneLine(e);
+      const opset = /opset.*?(\d+)/i.exec(msg);
+      if (/opset/i.test(msg) && opset)
+        throw new FvizError(`${source}: onnxruntime ${ort.env.versions.common} cannot run this model: ${msg}`, { cause: e });
+      throw new FvizError(`${source}: onnxruntime could not load the graph: ${msg}`, { cause: e });
+    }
+  }
+
+  async run(feeds: Feeds, outputs?: string[]): Promise<Record<string, TensorData>> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) f[k] = toOrt(v);
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = outputs ? await this.inner.run(f, outputs) : await this.inner.run(f);
+    } catch (e) {
+      throw new FvizError(`${this.source}: onnxruntime failed while running: ${oneLine(e)}`, { cause: e });
+    }
+    const out: Record<string, TensorData> = {};
+    for (const [k, v] of Object.entries(res)) out[k] = fromOrt(v);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.inner.release();
+  }
+}
+
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** Whether onnxruntime-node was installed with its CUDA provider library. */
+export function cudaAvailable(): boolean {
+  try {
+    const req = createRequire(import.meta.url);
+    const root = dirname(req.resolve('onnxruntime-node/package.json'));
+    const binDir = join(root, 'bin');
+    const stack = [binDir];
+    while (stack.length) {
+      const d = stack.pop()!;
+      if (!existsSync(d)) continue;
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) stack.push(join(d, e.name));
+        else if (e.name.includes('providers_cuda')) return true;
+      }
+    }
+  } catch {
+    /* not installed */
+  }
+  return false;
+}
+
+export const ortVersion = ort.env.versions.common;
