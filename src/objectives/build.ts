@@ -1,0 +1,215 @@
+// Objectives become nodes appended to the model: a per-item value [N] and their sum, a scalar.
+// Channel, neuron and class terms are linear: a constant mask multiplied in and summed, whose gradient
+// is the mask itself. The layer term (DeepDream) is the mean of squares.
+import { FvizError, nearestNames } from '../errors.ts';
+import { GraphBuilder } from '../onnx/builder.ts';
+import type { Graph, Model } from '../onnx/ir.ts';
+import { cloneModel, sizeOf } from '../onnx/ir.ts';
+import { tensor, zeros } from '../onnx/tensor.ts';
+import type { ObjectiveAst, Target, Term } from './parse.ts';
+import { formatTarget, parseObjective } from './parse.ts';
+
+export const OBJECTIVE = 'objective';
+export const OBJECTIVE_PER_ITEM = 'objective_per_item';
+
+/** What a classifier's card tells the objective builder. */
+export interface ObjectiveNames {
+  /** The pre-softmax tensor for class: terms (default: the input of the last Softmax node). */
+  preSoftmax?: string;
+  /** Class labels in index order, for class:NAME. */
+  labels?: string[];
+  /** Friendly names (e.g. Caffe layer names) -> tensor names. */
+  aliases?: Record<string, string>;
+}
+
+export interface ResolvedTerm {
+  weight: number;
+  target: Target;
+  /** The tensor the term reads. */
+  tensor: string;
+  /** The tensor's shape. */
+  shape: number[];
+  /** Display label, e.g. 'class:945 (bell pepper)'. */
+  label: string;
+}
+
+export interface ObjectiveModel {
+  model: Model;
+  /** Scalar: sum over the batch of the weighted terms. */
+  scalar: string;
+  /** [N]: the objective of each batch item. */
+  perItem: string;
+  terms: ResolvedTerm[];
+}
+
+/** The tensor feeding the last Softmax (the classifier's logits). */
+export function findPreSoftmax(g: Graph): string | undefined {
+  for (let k = g.nodes.length - 1; k >= 0; k--) {
+    const n = g.nodes[k]!;
+    if (n.opType === 'Softmax' || n.opType === 'LogSoftmax') return n.inputs[0];
+  }
+  return undefined;
+}
+
+function aliasesOf(model: Model, names: ObjectiveNames): Record<string, string> {
+  let fromMeta: Record<string, string> = {};
+  const meta = model.metadata['fviz.aliases'];
+  if (meta) {
+    try {
+      fromMeta = JSON.parse(meta) as Record<string, string>;
+    } catch {
+      /* ignore malformed metadata */
+    }
+  }
+  return { ...fromMeta, ...(names.aliases ?? {}) };
+}
+
+export function resolveTensor(g: Graph, name: string, aliases: Record<string, string>): string {
+  if (g.valueTypes.has(name) && !g.initializers.has(name)) return name;
+  const aliased = aliases[name];
+  if (aliased && g.valueTypes.has(aliased)) return aliased;
+  const known = [...g.valueTypes.keys()].filter((k) => !g.initializers.has(k));
+  throw new FvizError(
+    `unknown tensor '${name}'; nearest names: ${nearestNames(name, [...known, ...Object.keys(aliases)]).join(', ')} (fviz inspect MODEL lists them all)`,
+    { subject: name },
+  );
+}
+
+export function resolveClass(cls: number | string, labels: string[] | undefined, count: number): number {
+  if (typeof cls === 'number') {
+    if (cls < 0 || cls >= count) throw new FvizError(`class ${cls} is out of range: the model has classes 0..${count - 1}`);
+    return cls;
+  }
+  if (!labels) throw new FvizError(`class '${cls}': the model has no labels; use an index 0..${count - 1}`);
+  const norm = (s: string) => s.toLowerCase().replace(/[_\s-]+/g, ' ').trim();
+  const want = norm(cls);
+  const synonyms = labels.map((l) => l.replace(/^n\d{8}\s+/, '').split(',').map(norm));
+  let idx = synonyms.findIndex((syn) => syn.includes(want));
+  if (idx < 0) idx = synonyms.findIndex((syn) => syn.some((s) => s.startsWith(want)));
+  if (idx < 0) {
+    const flat = labels.map((l) => l.replace(/^n\d{8}\s+/, '').split(',')[0]!.trim().replace(/\s+/g, '_'));
+    throw new FvizError(`unknown class '${cls}'; nearest labels: ${nearestNames(cls, flat).join(', ')}`, { subject: cls });
+  }
+  return idx;
+}
+
+function labelOf(idx: number, labels?: string[]): string {
+  if (!labels) return '';
+  const l = labels[idx];
+  return l ? ` (${l.replace(/^n\d{8}\s+/, '').split(',')[0]!.trim()})` : '';
+}
+
+/** Resolve every term against the graph: tensor names, class indices, channel and position ranges. */
+export function resolveTerms(model: Model, ast: ObjectiveAst, names: ObjectiveNames = {}): ResolvedTerm[] {
+  const g = model.graph;
+  const aliases = aliasesOf(model, names);
+  return ast.terms.map((term: Term): ResolvedTerm => {
+    const t = term.target;
+    if (t.kind === 'class') {
+      const pre = names.preSoftmax ? resolveTensor(g, names.preSoftmax, aliases) : findPreSoftmax(g);
+      if (!pre) throw new FvizError(`class objective: the model has no Softmax; name the logits tensor with TENSOR:K instead`);
+      const shape = g.valueTypes.get(pre)!.shape as number[];
+      const count = shape[shape.length - 1]!;
+      const idx = resolveClass(t.cls, names.labels, count);
+      return { weight: term.weight, target: { kind: 'class', cls: idx }, tensor: pre, shape, label: `class:${idx}${labelOf(idx, names.labels)}` };
+    }
+    const tensorName = resolveTensor(g, t.tensor, aliases);
+    const shape = g.valueTypes.get(tensorName)!.shape;
+    if (!shape.every((d): d is number => typeof d === 'number'))
+      throw new FvizError(`tensor '${t.tensor}' has no static shape; fix the batch size first`);
+    if (t.kind !== 'layer') {
+      if (shape.length < 2) throw new FvizError(`tensor '${t.tensor}' has shape [${shape}]: no channel axis to select from`);
+      const channels = shape[1]!;
+      if (t.channel < 0 || t.channel >= channels)
+        throw new FvizError(`channel ${t.channel} of '${t.tensor}' is out of range: it has channels 0..${channels - 1}`);
+    }
+    if (t.kind === 'neuron') {
+      if (shape.length !== 4) throw new FvizError(`'${t.tensor}' has shape [${shape}]: a neuron @Y,X needs an N x C x H x W tensor`);
+      const [, , h, w] = shape as [number, number, number, number];
+      if (t.y < 0 || t.y >= h || t.x < 0 || t.x >= w)
+        throw new FvizError(`position @${t.y},${t.x} is outside '${t.tensor}': rows 0..${h - 1}, columns 0..${w - 1}`);
+    }
+    return { weight: term.weight, target: { ...t, tensor: tensorName }, tensor: tensorName, shape, label: formatTarget(t) };
+  });
+}
+
+/** The constant mask whose product with the tensor, summed, gives a linear term. */
+function linearMask(term: ResolvedTerm, dtype: 'float32' | 'float64') {
+  const [, ...rest] = term.shape;
+  const mask = zeros(dtype, [1, ...rest]);
+  const data = mask.data as Float32Array;
+  const perChannel = sizeOf(rest.slice(1));
+  const t = term.target;
+  if (t.kind === 'class') {
+    // logits [N, K] (or [N, K, 1, 1]): element K
+    data[(t.cls as number) * perChannel] = term.weight;
+  } else if (t.kind === 'channel') {
+    for (let k = 0; k < perChannel; k++) data[t.channel * perChannel + k] = term.weight / perChannel;
+  } else if (t.kind === 'neuron') {
+    const w = rest[2]!;
+    data[t.channel * perChannel + t.y * w + t.x] = term.weight;
+  }
+  return mask;
+}
+
+/** Append the objective to a copy of `model` (already prepared with static shapes). */
+export function appendObjective(model: Model, objective: string | ObjectiveAst, names: ObjectiveNames = {}): ObjectiveModel {
+  const ast = typeof objective === 'string' ? parseObjective(objective) : objective;
+  const terms = resolveTerms(model, ast, names);
+  const m = cloneModel(model);
+  const g = m.graph;
+  const b = new GraphBuilder(g);
+  const batch = terms[0]!.shape[0]!;
+  for (const t of terms)
+    if (t.shape[0] !== batch) throw new FvizError(`objective terms disagree on the batch size: [${t.shape}] vs ${batch}`);
+  const setType = (name: string, dtype: 'float32' | 'float64', shape: number[]) => g.valueTypes.set(name, { dtype, shape });
+  const parts: string[] = [];
+  // Linear terms on the same tensor share one mask.
+  const byTensor = new Map<string, ResolvedTerm[]>();
+  for (const t of terms) {
+    if (t.target.kind === 'layer') continue;
+    const list = byTensor.get(t.tensor) ?? [];
+    list.push(t);
+    byTensor.set(t.tensor, list);
+  }
+  for (const [name, list] of byTensor) {
+    const dtype = g.valueTypes.get(name)!.dtype as 'float32' | 'float64';
+    const shape = list[0]!.shape;
+    const mask = list.map((t) => linearMask(t, dtype)).reduce((acc, m2) => {
+      const a = acc.data as Float32Array;
+      const c = m2.data as Float32Array;
+      for (let k = 0; k < a.length; k++) a[k]! += c[k]!;
+      return acc;
+    });
+    const maskName = b.constant(mask, 'objective_mask');
+    const prod = b.op('Mul', [name, maskName], {}, 'objective_term');
+    setType(prod, dtype, shape);
+    const axes = b.constant(tensor('int64', [shape.length - 1], shape.slice(1).map((_, k) => k + 1)), 'objective_axes');
+    const sum = b.op('ReduceSum', [prod, axes], { keepdims: { i: 0 } }, 'objective_term');
+    setType(sum, dtype, [batch]);
+    parts.push(sum);
+  }
+  for (const t of terms) {
+    if (t.target.kind !== 'layer') continue;
+    const dtype = g.valueTypes.get(t.tensor)!.dtype as 'float32' | 'float64';
+    const sq = b.op('Mul', [t.tensor, t.tensor], {}, 'objective_square');
+    setType(sq, dtype, t.shape);
+    const axes = t.shape.slice(1).map((_, k) => k + 1);
+    const mean = b.op('ReduceMean', [sq], { axes: { ints: axes }, keepdims: { i: 0 } }, 'objective_term');
+    setType(mean, dtype, [batch]);
+    let part = mean;
+    if (t.weight !== 1) {
+      part = b.op('Mul', [mean, b.constant(tensor(dtype, [], [t.weight]))], {}, 'objective_term');
+      setType(part, dtype, [batch]);
+    }
+    parts.push(part);
+  }
+  const dtype = g.valueTypes.get(terms[0]!.tensor)!.dtype as 'float32' | 'float64';
+  const perItem = parts.length === 1 ? parts[0]! : b.op('Sum', parts, {}, 'objective_sum');
+  setType(perItem, dtype, [batch]);
+  g.nodes.push({ name: 'objective_per_item_node', opType: 'Identity', domain: '', inputs: [perItem], outputs: [OBJECTIVE_PER_ITEM], attrs: {} });
+  setType(OBJECTIVE_PER_ITEM, dtype, [batch]);
+  g.nodes.push({ name: 'objective_node', opType: 'ReduceSum', domain: '', inputs: [OBJECTIVE_PER_ITEM], outputs: [OBJECTIVE], attrs: { keepdims: { i: 0 } } });
+  setType(OBJECTIVE, dtype, []);
+  return { model: m, scalar: OBJECTIVE, perItem: OBJECTIVE_PER_ITEM, terms };
+}
