@@ -1,6 +1,8 @@
-// Every command registers itself here: a function that adds one yargs command.
-import type { Argv } from 'yargs';
+// Every command registers itself here.
+import type { CommandModule } from './types.ts';
+import { doctorCommand } from './doctor.ts';
+import { gradCommand } from './grad.ts';
 
-export type CommandModule = (y: Argv<any>) => Argv<any>;
+export type { CommandModule } from './types.ts';
 
-export const commands: CommandModule[] = [];
+export const commands: CommandModule[] = [gradCommand, doctorCommand];

@@ -1,0 +1,39 @@
+import type { CommandModule } from './types.ts';
+import { doctor } from '../../autodiff/doctor.ts';
+
+export const doctorCommand: CommandModule = (y) =>
+  y.command(
+    'doctor <model>',
+    "check a model's gradient coverage and its compiled gradient against finite differences",
+    (c) =>
+      c
+        .positional('model', { type: 'string', describe: 'ONNX model' })
+        .option('objective', { type: 'string', describe: 'objective to check (default: random)' })
+        .option('seed', { type: 'number', default: 0 })
+        .option('directions', { type: 'number', default: 3, describe: 'random directions for the finite-difference check' })
+        .option('json', { type: 'boolean' }),
+    async (a) => {
+      const r = await doctor(a.model as string, {
+        seed: a.seed as number,
+        objective: a.objective as string | undefined,
+        directions: a.directions as number,
+        threads: a.threads as number | undefined,
+        device: a.device as 'cpu' | 'cuda',
+      });
+      if (a.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      console.log(`${r.model}: ${r.ops.reduce((s, o) => s + o.count, 0)} nodes, ${r.ops.length} op types`);
+      for (const o of r.ops) console.log(`  ${o.covered ? 'ok     ' : 'MISSING'} ${o.op.padEnd(24)} x${o.count}`);
+      if (r.skipped) {
+        console.log(r.skipped);
+        process.exitCode = 1;
+        return;
+      }
+      const c = r.check!;
+      console.log(`finite-difference check of ${c.objective} along ${c.directions} random directions:`);
+      for (const x of c.results) console.log(`  <g,v> ${x.analytic.toPrecision(7)}  fd ${x.numeric.toPrecision(7)}  rel. error ${x.relError.toExponential(2)} (step ${x.step})`);
+      console.log(`worst relative error: ${c.worstRelError.toExponential(2)}`);
+    },
+  );
