@@ -138,6 +138,7 @@ export class GradContext {
 
   /** Cast `v` (e.g. a boolean mask) to the dtype of `like`. */
   castLike(v: string, like: string): string {
+    if (this.dtype(v) === this.dtype(like)) return v;
     return this.emit('Cast', [v], { to: { i: dtypeCode(this.dtype(like)) } });
   }
 

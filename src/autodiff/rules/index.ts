@@ -8,6 +8,24 @@ import { ReduceSum } from './ReduceSum.ts';
 import { Relu } from './Relu.ts';
 import { Reshape } from './Reshape.ts';
 import { Sub } from './Sub.ts';
+import { Cast } from './Cast.ts';
+import { Clip } from './Clip.ts';
+import { Concat } from './Concat.ts';
+import { Div } from './Div.ts';
+import { Expand } from './Expand.ts';
+import { Gather, GatherElements } from './Gather.ts';
+import { MaxMin } from './MaxMin.ts';
+import { Mean } from './Mean.ts';
+import { Pow } from './Pow.ts';
+import { PRelu } from './PRelu.ts';
+import { ReduceExtreme, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare } from './Reduce.ts';
+import { Slice } from './Slice.ts';
+import { LogSoftmax, Softmax } from './Softmax.ts';
+import { Split } from './Split.ts';
+import { Tile } from './Tile.ts';
+import { Transpose } from './Transpose.ts';
+import * as unary from './Unary.ts';
+import { Where } from './Where.ts';
 
 export const rules: Record<string, GradRule> = {
   Add,
@@ -22,6 +40,59 @@ export const rules: Record<string, GradRule> = {
   Flatten: Reshape,
   Squeeze: Reshape,
   Unsqueeze: Reshape,
+  // elementwise
+  Sum: Add,
+  Mean,
+  Div,
+  Pow,
+  Max: MaxMin,
+  Min: MaxMin,
+  Clip,
+  Where,
+  Neg: unary.Neg,
+  LeakyRelu: unary.LeakyRelu,
+  Elu: unary.Elu,
+  Selu: unary.Selu,
+  Sigmoid: unary.Sigmoid,
+  HardSigmoid: unary.HardSigmoid,
+  HardSwish: unary.HardSwish,
+  PRelu,
+  Tanh: unary.Tanh,
+  Softplus: unary.Softplus,
+  Softsign: unary.Softsign,
+  Exp: unary.Exp,
+  Log: unary.Log,
+  Sqrt: unary.Sqrt,
+  Abs: unary.Abs,
+  Reciprocal: unary.Reciprocal,
+  Erf: unary.Erf,
+  Sin: unary.Sin,
+  Cos: unary.Cos,
+  Floor: unary.ZeroGradient,
+  Ceil: unary.ZeroGradient,
+  Round: unary.ZeroGradient,
+  Sign: unary.ZeroGradient,
+  Cast,
+  CastLike: Cast,
+  // shape and data movement
+  Transpose,
+  Concat,
+  Split,
+  Slice,
+  Gather,
+  GatherElements,
+  Expand,
+  Tile,
+  // reductions and normalizers
+  ReduceMax: ReduceExtreme,
+  ReduceMin: ReduceExtreme,
+  ReduceL1,
+  ReduceL2,
+  ReduceSumSquare,
+  ReduceLogSum,
+  ReduceLogSumExp,
+  Softmax,
+  LogSoftmax,
 };
 
 /** Ops the gradient compiler covers, sorted. */
