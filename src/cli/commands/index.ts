@@ -2,7 +2,8 @@
 import type { CommandModule } from './types.ts';
 import { doctorCommand } from './doctor.ts';
 import { gradCommand } from './grad.ts';
+import { modelsCommand } from './convert-caffe.ts';
 
 export type { CommandModule } from './types.ts';
 
-export const commands: CommandModule[] = [gradCommand, doctorCommand];
+export const commands: CommandModule[] = [gradCommand, doctorCommand, modelsCommand];
