@@ -13,7 +13,10 @@ function reduction(local: (ctx: GradContext, x: string, yk: string, axes: number
     const axes = reducedAxes(node, ctx);
     const kept = keptShape(shape, axes);
     const yk = ctx.reshapeTo(node.outputs[0]!, kept);
-    ctx.addGrad(x, ctx.emit('Mul', [ctx.reshapeTo(g, kept), local(ctx, x, yk, axes)]));
+    const dx = ctx.emit('Mul', [ctx.reshapeTo(g, kept), local(ctx, x, yk, axes)]);
+    // A local derivative written from y alone still has the kept shape.
+    const full = ctx.shape(dx).some((d, i) => d !== shape[i]);
+    ctx.addGrad(x, full ? ctx.emit('Expand', [dx, ctx.ints(shape)]) : dx);
   };
 }
 

@@ -6,6 +6,7 @@ import type { GradContext, GradRule } from '../context.ts';
 import type { Node } from '../../onnx/ir.ts';
 import { FvizError } from '../../errors.ts';
 import { toNumbers } from '../../onnx/tensor.ts';
+import { sliceRange } from '../../onnx/shapes.ts';
 
 export interface SliceAxis {
   axis: number;
@@ -33,20 +34,8 @@ export function sliceAxes(node: Node, ctx: GradContext): SliceAxis[] {
   const steps = constInts(ctx, node, 4, 'steps') ?? starts.map(() => 1);
   return axes.map((a, i) => {
     const axis = a < 0 ? a + r : a;
-    const d = shape[axis]!;
     const step = steps[i]!;
-    let start = starts[i]!;
-    let end = ends[i]!;
-    if (start < 0) start += d;
-    if (end < 0) end += d;
-    if (step > 0) {
-      start = Math.min(Math.max(start, 0), d);
-      end = Math.min(Math.max(end, 0), d);
-    } else {
-      start = Math.min(Math.max(start, 0), d - 1);
-      end = Math.min(Math.max(end, -1), d - 1);
-    }
-    const count = Math.max(0, Math.ceil((end - start) / step));
+    const [start, , count] = sliceRange(starts[i]!, ends[i]!, step, shape[axis]!);
     return { axis, start, step, count };
   });
 }
