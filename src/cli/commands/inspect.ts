@@ -1,0 +1,23 @@
+// fviz inspect MODEL.onnx [--json] [--batch N]
+import { FvizError } from '../../errors.ts';
+import { readModel } from '../../onnx/proto.ts';
+import { formatInspectReport, inspectModel } from '../../onnx/inspect.ts';
+import type { CommandModule } from './types.ts';
+
+export const inspectCommand: CommandModule = (y) =>
+  y.command(
+    'inspect <model>',
+    'list inputs, outputs and every intermediate tensor (the objective names) with shapes, ops and gradient coverage',
+    (c) =>
+      c
+        .positional('model', { type: 'string', describe: 'ONNX model (.onnx; external data beside it)' })
+        .option('batch', { type: 'number', default: 1, describe: 'value for the symbolic batch dim of the inputs' })
+        .option('json', { type: 'boolean', describe: 'print the report as JSON' }),
+    (a) => {
+      const batch = a.batch as number;
+      if (!Number.isInteger(batch) || batch < 1) throw new FvizError(`--batch must be a positive integer, got ${a.batch}`);
+      const path = a.model as string;
+      const report = inspectModel(readModel(path), { batch, source: path });
+      console.log(a.json ? JSON.stringify(report, null, 2) : formatInspectReport(report));
+    },
+  );
