@@ -51,6 +51,13 @@ export function findPreSoftmax(g: Graph): string | undefined {
   return undefined;
 }
 
+/** Without a Softmax, a model whose only output is N x K is taken to output logits (as PyTorch exports do). */
+function singleLogitsOutput(g: Graph): string | undefined {
+  if (g.outputs.length !== 1) return undefined;
+  const name = g.outputs[0]!.name;
+  return g.valueTypes.get(name)?.shape.length === 2 ? name : undefined;
+}
+
 function aliasesOf(model: Model, names: ObjectiveNames): Record<string, string> {
   let fromMeta: Record<string, string> = {};
   const meta = model.metadata['fviz.aliases'];
@@ -103,13 +110,18 @@ function labelOf(idx: number, labels?: string[]): string {
 export function resolveTerms(model: Model, ast: ObjectiveAst, names: ObjectiveNames = {}): ResolvedTerm[] {
   const g = model.graph;
   const aliases = aliasesOf(model, names);
+  const exists = (name: string) => (g.valueTypes.has(name) && !g.initializers.has(name)) || (aliases[name] !== undefined && g.valueTypes.has(aliases[name]));
   return ast.terms.map((term: Term): ResolvedTerm => {
-    const t = term.target;
+    let t = term.target;
+    // tf2onnx names tensors 'op:0': read 'name:0' as that whole tensor when 'name' itself does not exist.
+    if (t.kind === 'channel' && !exists(t.tensor) && exists(`${t.tensor}:${t.channel}`)) t = { kind: 'layer', tensor: `${t.tensor}:${t.channel}` };
     if (t.kind === 'class') {
-      const pre = names.preSoftmax ? resolveTensor(g, names.preSoftmax, aliases) : findPreSoftmax(g);
-      if (!pre) throw new FvizError(`class objective: the model has no Softmax; name the logits tensor with TENSOR:K instead`);
+      const pre = names.preSoftmax ? resolveTensor(g, names.preSoftmax, aliases) : (findPreSoftmax(g) ?? singleLogitsOutput(g));
+      if (!pre) throw new FvizError(`class objective: the model has no Softmax and no single N x K output; name the logits tensor with TENSOR:K instead`);
       const shape = g.valueTypes.get(pre)!.shape as number[];
-      const count = shape[shape.length - 1]!;
+      if (shape.length < 2) throw new FvizError(`class objective: logits '${pre}' have shape [${shape}], not N x K`);
+      // [N, K] or [N, K, 1, 1]: classes along axis 1
+      const count = shape[1]!;
       const idx = resolveClass(t.cls, names.labels, count);
       return { weight: term.weight, target: { kind: 'class', cls: idx }, tensor: pre, shape, label: `class:${idx}${labelOf(idx, names.labels)}` };
     }
