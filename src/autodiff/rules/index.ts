@@ -27,6 +27,20 @@ import { Transpose } from './Transpose.ts';
 import * as unary from './Unary.ts';
 import { Where } from './Where.ts';
 
+// convolution, pooling, normalization, resampling
+import { AveragePool } from './AveragePool.ts';
+import { BatchNormalization } from './BatchNormalization.ts';
+import { Conv } from './Conv.ts';
+import { ConvTranspose } from './ConvTranspose.ts';
+import { Gemm } from './Gemm.ts';
+import { GlobalAveragePool, GlobalMaxPool } from './GlobalPool.ts';
+import { InstanceNormalization } from './InstanceNormalization.ts';
+import { LRN } from './LRN.ts';
+import { MatMul } from './MatMul.ts';
+import { MaxPool } from './MaxPool.ts';
+import { Pad } from './Pad.ts';
+import { Resize } from './Resize.ts';
+
 export const rules: Record<string, GradRule> = {
   Add,
   Sub,
@@ -93,6 +107,20 @@ export const rules: Record<string, GradRule> = {
   ReduceLogSumExp,
   Softmax,
   LogSoftmax,
+  // convolution, pooling, normalization, resampling
+  Conv,
+  ConvTranspose,
+  Gemm,
+  MatMul,
+  MaxPool,
+  AveragePool,
+  GlobalAveragePool,
+  GlobalMaxPool,
+  LRN,
+  BatchNormalization,
+  InstanceNormalization,
+  Resize,
+  Pad,
 };
 
 /** Ops the gradient compiler covers, sorted. */
