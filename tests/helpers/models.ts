@@ -1,8 +1,9 @@
 // Test models written with fviz's own writer: a PyTorch-style export with a symbolic batch and the
 // shape-arithmetic Flatten, and model-zoo (Caffe2-converted) layouts at old opsets.
 import { GraphBuilder } from '../../src/onnx/builder.ts';
-import type { AttrValue, Dim, Model, TensorData } from '../../src/onnx/ir.ts';
-import { emptyGraph, emptyModel, sizeOf } from '../../src/onnx/ir.ts';
+import type { AttrValue, DType, Dim, Model, TensorData } from '../../src/onnx/ir.ts';
+import { cloneModel, emptyGraph, emptyModel, sizeOf } from '../../src/onnx/ir.ts';
+import { Session } from '../../src/runtime/session.ts';
 import { tensor } from '../../src/onnx/tensor.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -197,4 +198,88 @@ export function zooCnn(opset: number, seed = 3): Model {
   const fc = w.one('Gemm', [sq, w.weight('loss3/classifier_w_0', [10, feat]), w.weight('loss3/classifier_b_0', [10], 1)], { transB: { i: 1 } }, 'loss3/classifier_1');
   const prob = w.one('Softmax', [fc], { axis: { i: 1 } }, 'prob_1');
   return w.model([prob, chMap], opset);
+}
+
+export interface OpInput {
+  shape: number[];
+  dtype?: DType;
+  /** A constant input (initializer) with these values; otherwise a graph input fed random normals. */
+  value?: number[];
+  /** An omitted optional input (''). */
+  absent?: boolean;
+}
+
+/**
+ * One node of `opType` at `opset` over inputs in0, in1, ... (graph inputs or initializers) and outputs
+ * out0, out1, ..., with random feeds for the graph inputs. Output types are declared as `outDtypes`.
+ */
+export function singleOpModel(
+  opset: number,
+  opType: string,
+  inputs: OpInput[],
+  attrs: Record<string, AttrValue> = {},
+  outputs = 1,
+  opts: { seed?: number; outDtypes?: DType[]; domain?: string } = {},
+): { model: Model; feeds: Record<string, TensorData> } {
+  const rng = new Rng(opts.seed ?? 11);
+  const g = emptyGraph('single');
+  const feeds: Record<string, TensorData> = {};
+  const names = inputs.map((inp, k) => {
+    if (inp.absent) return '';
+    const name = `in${k}`;
+    const dtype = inp.dtype ?? 'float32';
+    if (inp.value) g.initializers.set(name, tensor(dtype, inp.shape, inp.value));
+    else {
+      g.inputs.push({ name, dtype, shape: inp.shape });
+      feeds[name] = tensor(dtype, inp.shape, Array.from({ length: sizeOf(inp.shape) }, () => rng.normal()));
+    }
+    return name;
+  });
+  while (names.length && names[names.length - 1] === '') names.pop();
+  const outs = Array.from({ length: outputs }, (_, k) => `out${k}`);
+  g.nodes.push({ name: `${opType}_node`, opType, domain: opts.domain ?? '', inputs: names, outputs: outs, attrs });
+  g.outputs = outs.map((name, k) => ({ name, dtype: opts.outDtypes?.[k] ?? 'float32', shape: [] }));
+  const m = emptyModel(g, opset);
+  m.irVersion = opset >= 21 ? 10 : opset >= 19 ? 9 : opset >= 17 ? 8 : opset >= 13 ? 7 : opset >= 11 ? 6 : opset >= 10 ? 5 : 3;
+  return { model: m, feeds };
+}
+
+// ------------------------------------------------------------------ running them in onnxruntime
+
+export async function runModel(model: Model, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+  const s = await Session.create(model, { threads: 1 });
+  try {
+    return await s.run(feeds);
+  } finally {
+    await s.release();
+  }
+}
+
+/**
+ * Run `model` with every node output made a graph output, typed as `typesFrom` (a prepared model) knows
+ * them, so onnxruntime reports the shape of each intermediate value.
+ */
+export async function runAllValues(
+  model: Model,
+  feeds: Record<string, TensorData>,
+  typesFrom: Model = model,
+): Promise<Record<string, TensorData>> {
+  const m = cloneModel(model);
+  const types = typesFrom.graph.valueTypes;
+  const names = new Set<string>();
+  for (const n of m.graph.nodes) for (const o of n.outputs) if (o && types.has(o)) names.add(o);
+  m.graph.outputs = [...names].map((name) => ({ name, dtype: types.get(name)!.dtype, shape: [...types.get(name)!.shape] }));
+  return runModel(m, feeds);
+}
+
+export function maxAbsDiff(a: TensorData, b: TensorData): number {
+  const x = a.data as ArrayLike<number>;
+  const y = b.data as ArrayLike<number>;
+  if (x.length !== y.length) return Infinity;
+  let d = 0;
+  for (let i = 0; i < x.length; i++) {
+    const e = Math.abs(Number(x[i]) - Number(y[i]));
+    if (Number.isNaN(e) ? !(Number.isNaN(Number(x[i])) && Number.isNaN(Number(y[i]))) : e > d) d = Number.isNaN(e) ? Infinity : e;
+  }
+  return d;
 }
