@@ -47,6 +47,8 @@ export class TfjsModel {
   private readonly weights = new Map<string, tf.Tensor>();
   /** Node-constant helper tensors (pool count corrections), keyed by node name. */
   private readonly constants = new Map<string, tf.Tensor>();
+  /** Where the translation is not one tfjs op per ONNX op: for the bench line. */
+  readonly notes = new Set<string>(['NCHW<->NHWC transposes at the edges of spatial ops']);
 
   constructor(model: Model) {
     this.model = model;
@@ -319,6 +321,7 @@ export class TfjsModel {
     // tfjs' conv gradients reject dilations > 1: a dilated kernel becomes a zero-stuffed dense one.
     const dilated = dil[0] > 1 || dil[1] > 1;
     const init = this.g.initializers.get(wName);
+    if (dilated) this.notes.add('dilated Conv as a zero-stuffed dense kernel (tfjs conv gradients reject dilations)');
     if (dilated && !init) unsupported(node, 'dilations need a constant weight (tfjs conv gradients have no dilations)');
     const onnxW = (): tf.Tensor => (dilated ? tensorOf(dilateKernel(init!, dil)) : tensorOf(init!));
     const cached = (key: string, convert: (t: tf.Tensor) => tf.Tensor): tf.Tensor =>
@@ -329,6 +332,7 @@ export class TfjsModel {
     let y: tf.Tensor4D;
     if (group === 1) y = tf.conv2d(x, w, strides, pad, 'NHWC');
     else {
+      this.notes.add('grouped Conv as one conv2d per group (wasm has no DepthwiseConv2dNativeBackpropInput)');
       const xs = tf.split<tf.Tensor4D>(x, group, 3);
       const ws = tf.split<tf.Tensor4D>(w, group, 3);
       y = tf.concat(
@@ -417,6 +421,7 @@ export class TfjsModel {
     const padH: [number, number] = [pt, Math.max(0, pbEff)];
     const padW: [number, number] = [pl, Math.max(0, prEff)];
     const padded = padH[0] + padH[1] + padW[0] + padW[1] > 0;
+    if (padded) this.notes.add(`${node.opType} pads/ceil_mode as tf.pad(${node.opType === 'MaxPool' ? '-Infinity' : '0'}) + valid pooling`);
     if (node.opType === 'MaxPool') {
       if (padded) x = tf.pad(x, [[0, 0], padH, padW, [0, 0]], -Infinity);
       return tf.maxPool(x, [kH, kW], strides, 'valid');
@@ -465,6 +470,7 @@ export class TfjsModel {
         if (v !== 1) trivial = false;
       }
     if (trivial) return undefined;
+    this.notes.add('AveragePool window counts as a constant scale map');
     const t = tf.keep(tf.tensor4d(data, [1, oH!, oW!, 1]));
     this.constants.set(node.name, t);
     return t;
@@ -479,6 +485,7 @@ export class TfjsModel {
     const x = this.toNhwc(this.input(vals, node.inputs[0]!));
     const size = getInt(node, 'size', 1);
     if (size % 2 !== 1) unsupported(node, `even size ${size} (onnxruntime rejects it too)`);
+    this.notes.add('LRN as tf.localResponseNormalization(radius (size-1)/2, alpha/size)');
     const alpha = getFloat(node, 'alpha', 1e-4);
     const beta = getFloat(node, 'beta', 0.75);
     const bias = getFloat(node, 'bias', 1);

@@ -1,0 +1,138 @@
+// The engine's own lines: (c) the MatMul peak, (a) GoogLeNet twin forward + input gradient, (b) fc6
+// generator twin forward + gradient w.r.t. the code (fused; and chained as a VJP), and their peak RSS.
+import { ObjectiveGradient, Vjp } from '../src/autodiff/program.ts';
+import { countFlops, FLOP_CONVENTION } from '../src/bench/flops.ts';
+import { findPreSoftmax } from '../src/objectives/build.ts';
+import type { TensorData } from '../src/onnx/ir.ts';
+import { Rng } from '../src/util/rng.ts';
+import { matmulPeak } from './matmul.ts';
+import { flopLine, round, type Bench } from './registry.ts';
+import { bestOf, loadAverage, medianOf, peakRssMb } from './timing.ts';
+import { randomInput, twin } from './twins.ts';
+
+const RUNS = 5;
+const WARMUP = 2;
+
+export const peakBench: Bench = {
+  key: 'c',
+  name: 'c_matmul_peak',
+  description: '2048^3 float32 MatMul on onnxruntime, both operands fed; best of 8 after 2 warm-ups: the practical peak',
+  async run(ctx) {
+    const p = await matmulPeak(2048, 8);
+    ctx.emit({ bench: this.name, ms: round(p.ms, 2), gflops: round(p.gflops, 2), ratio_to_peak: 1, n: p.n, load1: loadAverage() });
+  },
+};
+
+export const peakEndBench: Bench = {
+  key: 'c_end',
+  name: 'c_matmul_peak_end',
+  description: 'the MatMul peak again at the end: how much the machine drifted (other load) during the run',
+  async run(ctx) {
+    const p = await matmulPeak(2048, 8);
+    const first = ctx.peak();
+    ctx.emit({ bench: this.name, ms: round(p.ms, 2), gflops: round(p.gflops, 2), vs_first_peak: first ? round(p.gflops / first, 3) : null, load1: loadAverage() });
+  },
+};
+
+/** The objective of (a) and (d): a class logit, so the whole network runs forward and backward. */
+export const GOOGLENET_OBJECTIVE = 'class:1';
+
+export const googlenetBench: Bench = {
+  key: 'a',
+  name: 'a_googlenet_grad',
+  description: `GoogLeNet twin 224, batch 1: forward + d(${GOOGLENET_OBJECTIVE})/d(input), one fused program on onnxruntime`,
+  needs: ['c'],
+  async run(ctx) {
+    const model = await twin(ctx, 'googlenet');
+    const t0 = performance.now();
+    const og = await ObjectiveGradient.create(model, { objective: GOOGLENET_OBJECTIVE });
+    const compileMs = performance.now() - t0;
+    const feeds = randomInput(model, 11);
+    try {
+      const ms = await bestOf(RUNS, () => og.run(feeds), WARMUP);
+      const median = await medianOf(RUNS, () => og.run(feeds), 0);
+      const res = await og.run(feeds);
+      const input = model.graph.inputs[0]!.name;
+      await ctx.shared('a:result', () => ({ value: res.value, grad: res.grads.get(input)!.data as Float32Array, feeds }));
+      const logits = findPreSoftmax(model.graph)!;
+      const flops = countFlops(model.graph, [logits]);
+      flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
+        ms_median: round(median, 2),
+        objective: GOOGLENET_OBJECTIVE,
+        input: model.graph.inputs[0]!.shape,
+        compile_ms: round(compileMs, 0),
+        flop_convention: FLOP_CONVENTION,
+      });
+    } finally {
+      await og.release();
+    }
+  },
+};
+
+/** Mean of squares of the generated image: a data-dependent upstream gradient through every layer. */
+export const GENERATOR_OBJECTIVE = 'deconv0';
+
+export const generatorBench: Bench = {
+  key: 'b',
+  name: 'b_generator_grad',
+  description: `fc6 generator twin, batch 1: forward + d(${GENERATOR_OBJECTIVE}: mean of squares of the image)/d(code), one fused program`,
+  needs: ['c'],
+  async run(ctx) {
+    const model = await twin(ctx, 'fc6-generator');
+    const t0 = performance.now();
+    const og = await ObjectiveGradient.create(model, { objective: GENERATOR_OBJECTIVE });
+    const compileMs = performance.now() - t0;
+    const feeds = randomInput(model, 12, true);
+    try {
+      const ms = await bestOf(RUNS, () => og.run(feeds), WARMUP);
+      const median = await medianOf(RUNS, () => og.run(feeds), 0);
+      const flops = countFlops(model.graph);
+      flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
+        ms_median: round(median, 2),
+        objective: GENERATOR_OBJECTIVE,
+        wrt: model.graph.inputs[0]!.name,
+        compile_ms: round(compileMs, 0),
+        flop_convention: FLOP_CONVENTION,
+      });
+    } finally {
+      await og.release();
+    }
+  },
+};
+
+export const rssBench: Bench = {
+  key: 'rss',
+  name: 'rss_ab',
+  description: 'peak RSS of the process after (c), (a) and (b) (VmHWM), before anything tfjs',
+  needs: ['a', 'b'],
+  async run(ctx) {
+    ctx.emit({ bench: this.name, rss_mb: round(peakRssMb(), 1), includes: [...ctx.lines.keys()] });
+  },
+};
+
+export const generatorVjpBench: Bench = {
+  key: 'bv',
+  name: 'b_generator_vjp',
+  description: 'fc6 generator twin as a chained piece: forward (returning saved tensors) + backward with a random upstream gradient on the image',
+  needs: ['c'],
+  async run(ctx) {
+    const model = await twin(ctx, 'fc6-generator');
+    const out = model.graph.outputs[0]!;
+    const input = model.graph.inputs[0]!.name;
+    const vjp = await Vjp.create(model, [out.name], [input]);
+    const feeds = randomInput(model, 12, true);
+    const dims = out.shape as number[];
+    const upstream: TensorData = { dtype: 'float32', dims, data: new Rng(13).fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1))) };
+    const step = async () => {
+      const { state } = await vjp.forward(feeds);
+      return vjp.backward(state, { [out.name]: upstream });
+    };
+    try {
+      const ms = await bestOf(RUNS, step, WARMUP);
+      const flops = countFlops(model.graph);
+      flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, { saved_tensors: vjp.split.saved.length, flop_convention: FLOP_CONVENTION });
+    } finally {
+      await vjp.release();
+    }
+  },
+};
