@@ -185,4 +185,33 @@ describe('compileSplit', () => {
     await vjp.release();
     await one.release();
   });
+
+  it('an op without a rule fails at compile time with the op, the node, the opset and the supported ops', () => {
+    const g = emptyGraph('norule');
+    g.inputs.push({ name: 'x', dtype: 'float64', shape: [3] });
+    const b = new GraphBuilder(g);
+    b.node('Atanh', [b.op('Tanh', ['x'])], {}, ['y'], 'my_atanh');
+    g.outputs = [{ name: 'y', dtype: 'float64', shape: [] }];
+    const model = prepareModel(emptyModel(g));
+    expect(() => compileSplit(model, { outputs: ['y'], wrt: ['x'] })).toThrow(
+      /no gradient rule for op Atanh \(node 'my_atanh_node', opset 17\); supported ops: .*Tanh/,
+    );
+  });
+
+  it('a wrt value the outputs do not depend on gets a zero gradient', async () => {
+    const g = emptyGraph('unused');
+    g.inputs.push({ name: 'x', dtype: 'float64', shape: [2] }, { name: 'unused', dtype: 'float64', shape: [3] });
+    const b = new GraphBuilder(g);
+    b.node('Exp', ['x'], {}, ['y']);
+    g.outputs = [{ name: 'y', dtype: 'float64', shape: [] }];
+    const vjp = await Vjp.create(prepareModel(emptyModel(g)), ['y'], ['x', 'unused'], { threads: 1 });
+    const x = tensor('float64', [2], [0, 1]);
+    const { state } = await vjp.forward({ x, unused: tensor('float64', [3], [1, 2, 3]) });
+    const grads = await vjp.backward(state, { y: tensor('float64', [2], [1, 1]) });
+    const gx = toFloat64(grads.get('x')!);
+    expect(gx[0]).toBeCloseTo(1, 12);
+    expect(gx[1]).toBeCloseTo(Math.E, 12);
+    expect([...toFloat64(grads.get('unused')!)]).toEqual([0, 0, 0]);
+    await vjp.release();
+  });
 });
