@@ -130,7 +130,7 @@ export class TfjsModel {
     return t;
   }
 
-  private ints(name: string): number[] {
+  private constValues(name: string): number[] {
     const init = this.g.initializers.get(name);
     if (!init) throw new TfjsUnsupportedError(`tfjs reference: '${name}' must be a constant (initializer)`);
     return toNumbers(init);
@@ -274,7 +274,7 @@ export class TfjsModel {
     const x = this.input(vals, node.inputs[0]!);
     const bound = (k: number, dflt: number): number => {
       const name = node.inputs[k];
-      if (name) return this.ints(name)[0]!;
+      if (name) return this.constValues(name)[0]!;
       return getFloat(node, k === 1 ? 'min' : 'max', dflt);
     };
     return this.unary(x, (t) => tf.clipByValue(t, bound(1, -3.4e38), bound(2, 3.4e38)));
@@ -530,7 +530,7 @@ export class TfjsModel {
   private reshapeTarget(node: Node, inShape: number[]): number[] {
     const stat = this.shapeOf(node.outputs[0]!);
     if (stat) return stat;
-    const spec = this.ints(node.inputs[1]!);
+    const spec = this.constValues(node.inputs[1]!);
     return spec.map((d, k) => (d === 0 ? inShape[k]! : d));
   }
 
