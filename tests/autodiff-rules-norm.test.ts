@@ -1,0 +1,125 @@
+// Normalization gradient rules (BatchNormalization, InstanceNormalization, LRN) against central finite
+// differences (tests/helpers/gradcheck.ts).
+//
+// BatchNormalization has a float64 kernel: float64, default step. InstanceNormalization and LRN are
+// float32-only and nonlinear: the op runs in float32 between Casts from and to float64 (so the objective
+// sums in float64), inputs are rounded to float32 and the step is 2^-10, exact in float32 at these
+// magnitudes. The perturbed input changes only the outputs it reaches (its LRN window, or its whole
+// instance-norm map of ~20 values), each rounded to ~6e-8 relative: ~sqrt(20) * 6e-8 / 2^-9 ~ 1.4e-4 error
+// per derivative (measured: up to 1.5e-4 overall), while the truncation error eps^2 |f'''| / 6 is ~1e-6.
+// Both are below the 1e-3 bound. (onnxruntime's LRN takes only 4-D inputs and odd sizes.)
+import { describe, expect, it } from 'vitest';
+import type { GraphBuilder } from '../src/onnx/builder.ts';
+import type { AttrValue, Graph } from '../src/onnx/ir.ts';
+import { tensor } from '../src/onnx/tensor.ts';
+import { Rng } from '../src/util/rng.ts';
+import { gradCheck, type CheckInput, type GradCheckOptions } from './helpers/gradcheck.ts';
+
+const TOL = 1e-3;
+
+interface Case {
+  name: string;
+  opts: GradCheckOptions;
+  build: (b: GraphBuilder, g: Graph) => string[];
+}
+
+async function check(c: Case): Promise<number> {
+  const res = await gradCheck(c.opts, c.build);
+  if (!(res.relError < TOL)) console.error(c.name, res.relError, res.worst);
+  return res.relError;
+}
+
+function run(cases: Case[]) {
+  for (const c of cases)
+    it(c.name, async () => {
+      expect(await check(c)).toBeLessThan(TOL);
+    });
+}
+
+function uniform(n: number, lo: number, hi: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => Math.fround(rng.uniform(lo, hi)));
+}
+
+const float32Step = { eps: 2 ** -10, transform: Math.fround };
+
+/** Cast float64 -> float32, the op, Cast back (`inputs` beyond the first are cast too). */
+function inFloat32(b: GraphBuilder, op: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
+  const cast = inputs.map((i) => b.op('Cast', [i], { to: { i: 1 } }));
+  return b.op('Cast', [b.op(op, cast, attrs)], { to: { i: 11 } });
+}
+
+// ---------------------------------------------------------------- BatchNormalization (float64)
+
+function batchNormCase(label: string, shape: number[], inputsVary: boolean, epsilon = 1e-5): Case {
+  const C = shape[1]!;
+  const variance = uniform(C, 0.3, 2, 3);
+  const inputs: CheckInput[] = [{ name: 'x', shape }];
+  if (inputsVary)
+    inputs.push(
+      { name: 'scale', shape: [C] },
+      { name: 'bias', shape: [C] },
+      { name: 'mean', shape: [C] },
+      { name: 'var', shape: [C], values: variance },
+    );
+  return {
+    name: `BatchNormalization ${label}`,
+    opts: { inputs },
+    build: (b) => {
+      const names = inputsVary
+        ? ['x', 'scale', 'bias', 'mean', 'var']
+        : [
+            'x',
+            b.constant(tensor('float64', [C], uniform(C, -2, 2, 4)), 'scale'),
+            b.constant(tensor('float64', [C], uniform(C, -1, 1, 5)), 'bias'),
+            b.constant(tensor('float64', [C], uniform(C, -1, 1, 6)), 'mean'),
+            b.constant(tensor('float64', [C], variance), 'var'),
+          ];
+      return [b.op('BatchNormalization', names, { epsilon: { f: epsilon } })];
+    },
+  };
+}
+
+describe('BatchNormalization rule (inference)', () => {
+  run([
+    batchNormCase('NCHW, constant statistics', [2, 3, 4, 5], false),
+    batchNormCase('NCHW, every input differentiated', [2, 3, 4, 5], true, 1e-3),
+    batchNormCase('[N, C], every input differentiated', [4, 3], true),
+    batchNormCase('NCL, constant statistics', [2, 4, 6], false, 0.1),
+  ]);
+});
+
+// ---------------------------------------------------------------- InstanceNormalization (float32)
+
+function instanceNormCase(label: string, shape: number[], epsilon = 1e-5): Case {
+  const C = shape[1]!;
+  return {
+    name: `InstanceNormalization ${label}`,
+    opts: { inputs: [{ name: 'x', shape }, { name: 'scale', shape: [C] }, { name: 'bias', shape: [C] }], ...float32Step },
+    build: (b) => [inFloat32(b, 'InstanceNormalization', ['x', 'scale', 'bias'], { epsilon: { f: epsilon } })],
+  };
+}
+
+describe('InstanceNormalization rule', () => {
+  run([instanceNormCase('NCHW', [2, 3, 4, 5]), instanceNormCase('NCL, epsilon 0.1', [2, 2, 7], 0.1), instanceNormCase('NCDHW', [1, 2, 3, 2, 3])]);
+});
+
+// ---------------------------------------------------------------- LRN (float32)
+
+function lrnCase(label: string, shape: number[], attrs: Record<string, AttrValue>): Case {
+  return {
+    name: `LRN ${label}`,
+    opts: { inputs: [{ name: 'x', shape }], ...float32Step },
+    build: (b) => [inFloat32(b, 'LRN', ['x'], attrs)],
+  };
+}
+
+describe('LRN rule', () => {
+  run([
+    // Large alpha so that the cross-channel term is a sizeable part of the gradient.
+    lrnCase('size 5 (GoogLeNet layout)', [2, 7, 3, 3], { size: { i: 5 }, alpha: { f: 0.5 }, beta: { f: 0.75 } }),
+    lrnCase('size 3, bias 2', [1, 6, 2, 3], { size: { i: 3 }, alpha: { f: 0.8 }, beta: { f: 0.6 }, bias: { f: 2 } }),
+    lrnCase('size 7 over 3 channels (window wider than the channels)', [2, 3, 2, 2], { size: { i: 7 }, alpha: { f: 1 }, beta: { f: 1.2 } }),
+    lrnCase('defaults (alpha 1e-4)', [1, 5, 3, 3], { size: { i: 5 } }),
+  ]);
+});
