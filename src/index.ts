@@ -6,3 +6,6 @@ export * from './onnx/proto.ts';
 export * from './onnx/builder.ts';
 export * from './runtime/session.ts';
 export * from './runtime/npy.ts';
+export * from './shared-path.ts';
+export * from './caffe/index.ts';
+export * from './twins/index.ts';

@@ -52,10 +52,9 @@ function unsupported(source: string, layer: NetLayer): FvizError {
 export function convertCaffe(prototxt: string, caffemodel: Uint8Array | CaffeNetRecord | undefined, opts: ConvertCaffeOptions = {}): Model {
   const source = opts.source ?? 'prototxt';
   const net = parseNet(prototxt, source);
-  const weights = weightSource(caffemodel, opts);
-
   // Fail on unknown types before any work, naming the first one.
   for (const l of net.layers) if (l.type !== 'Input' && !LOWERINGS[l.type]) throw unsupported(source, l);
+  const weights = weightSource(caffemodel, opts);
 
   const declared: { name: string; shape: number[]; line: number }[] = [...net.inputs];
   for (const l of net.layers) {

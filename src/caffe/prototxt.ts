@@ -77,8 +77,10 @@ function tokenize(text: string, source: string): Tok[] {
       const m = NUMBER.exec(text);
       if (m) {
         const raw = m[0];
-        const body = raw.replace(/[fF]$/, '');
-        const value = /0[xX]/.test(body) ? (body.startsWith('-') ? -1 : 1) * parseInt(body.replace(/^[-+]?0[xX]/, ''), 16) : Number(body);
+        const hex = /^[-+]?0[xX]/.test(raw);
+        const value = hex
+          ? (raw.startsWith('-') ? -1 : 1) * parseInt(raw.replace(/^[-+]?0[xX]/, ''), 16)
+          : Number(raw.replace(/[fF]$/, ''));
         toks.push({ t: 'number', v: value, text: raw, line });
         i += raw.length;
       } else if (c === '-' || c === '+') {

@@ -1,0 +1,44 @@
+// Twins as .onnx files, built once per (name, seed) and shared by tests, benches and the CLI through a
+// cache folder (default <repo>/.cache/twins, or $FVIZ_TWIN_CACHE).
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FvizError } from '../errors.ts';
+import type { Model } from '../onnx/ir.ts';
+import { saveModel } from '../onnx/proto.ts';
+import { repoRoot } from '../shared-path.ts';
+import { fc6GeneratorTwin } from './fc6-generator.ts';
+import { googlenetTwin } from './googlenet.ts';
+
+export const TWIN_BUILDERS: Readonly<Record<string, (seed: number) => Model>> = {
+  googlenet: (seed) => googlenetTwin({ seed }),
+  'fc6-generator': (seed) => fc6GeneratorTwin({ seed }),
+};
+
+export type TwinName = 'googlenet' | 'fc6-generator';
+
+/** Bumped whenever a twin's layout or weight init changes, so stale cached files are not reused. */
+const TWIN_FORMAT = 1;
+
+export function twinCacheDir(): string {
+  const env = process.env['FVIZ_TWIN_CACHE'];
+  return env ? resolve(env) : join(repoRoot, '.cache', 'twins');
+}
+
+export interface TwinPathOptions {
+  seed?: number;
+  /** Folder for the file (default twinCacheDir()). */
+  dir?: string;
+}
+
+/** Path of a twin's .onnx file (batch 1), building and writing it on first use. */
+export function twinPath(name: TwinName | string, opts: TwinPathOptions = {}): string {
+  const build = TWIN_BUILDERS[name];
+  if (!build) throw new FvizError(`unknown twin '${name}': choose one of ${Object.keys(TWIN_BUILDERS).join(', ')}`);
+  const seed = opts.seed ?? 0;
+  const dir = opts.dir ?? twinCacheDir();
+  const path = join(dir, `${name}-v${TWIN_FORMAT}-seed${seed}.onnx`);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  saveModel(build(seed), path);
+  return path;
+}
