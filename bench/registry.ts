@@ -28,6 +28,11 @@ export interface Bench {
   description: string;
   /** Keys of benches that must run before (their lines are read); `--only` pulls them in. */
   needs?: string[];
+  /**
+   * Run in a child process, so its lines' rss_mb is the peak RSS of this bench alone (VmHWM is a
+   * process-wide high-water mark). It then sees ctx.peak() but no other line or shared value.
+   */
+  isolated?: boolean;
   run(ctx: BenchContext): Promise<void>;
 }
 
