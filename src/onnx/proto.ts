@@ -80,10 +80,11 @@ function tensorFromProto(t: ITensorProto, opts: ReadOptions, where: string): Ten
   } else if (t.rawData && t.rawData.length > 0) {
     raw = t.rawData;
   }
-  const data = new Ctor(n);
+  // Every size check comes before the allocation, so corrupt dims cannot make us allocate gigabytes.
   if (raw) {
     if (raw.length !== n * bpe)
       throw new FvizError(`${label} has ${raw.length} bytes of data for shape [${dims}] (${n * bpe} expected)`);
+    const data = new Ctor(n);
     new Uint8Array(data.buffer).set(raw);
     return { dtype, dims, data };
   }
@@ -106,6 +107,7 @@ function tensorFromProto(t: ITensorProto, opts: ReadOptions, where: string): Ten
       src = t.int32Data ?? [];
   }
   if (src.length !== n) throw new FvizError(`${label} has ${src.length} values for shape [${dims}] (${n} expected)`);
+  const data = new Ctor(n);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < n; i++) {
       const v = src[i]!;
