@@ -1,6 +1,14 @@
 // Every bench, in the order `npm run bench` runs them. To add a line: write a Bench (see registry.ts)
 // in its own file and put it here; it can read earlier lines (ctx.lines, ctx.peak()) and shared values.
-import { generatorBench, generatorVjpBench, googlenetBench, peakBench, peakEndBench, rssBench } from './engine-benches.ts';
+import {
+  forwardOnlyBench,
+  generatorBench,
+  generatorVjpBench,
+  googlenetBench,
+  peakBench,
+  peakEndBench,
+  rssBench,
+} from './engine-benches.ts';
 import type { Bench } from './registry.ts';
 import { targetsBench } from './targets.ts';
 import { tfjsGooglenetBench } from './tfjs-benches.ts';
@@ -10,6 +18,7 @@ export const BENCHES: Bench[] = [
   googlenetBench, // (a)
   generatorBench, // (b)
   rssBench, // peak RSS of (a)+(b), before tfjs allocates anything
+  forwardOnlyBench,
   generatorVjpBench,
   tfjsGooglenetBench, // (d)
   peakEndBench, // drift check of (c)

@@ -3,7 +3,8 @@
 import { ObjectiveGradient, Vjp } from '../src/autodiff/program.ts';
 import { countFlops, FLOP_CONVENTION } from '../src/bench/flops.ts';
 import { findPreSoftmax } from '../src/objectives/build.ts';
-import type { TensorData } from '../src/onnx/ir.ts';
+import type { Model, TensorData } from '../src/onnx/ir.ts';
+import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';
 import { matmulPeak } from './matmul.ts';
 import { flopLine, round, type Bench } from './registry.ts';
@@ -12,6 +13,17 @@ import { randomInput, twin } from './twins.ts';
 
 const RUNS = 5;
 const WARMUP = 2;
+
+/** Best time of the plain forward up to `outputs`: shows how the backward's cost compares. */
+async function forwardMs(model: Model, feeds: Record<string, TensorData>, outputs: string[]): Promise<number> {
+  const fwd: Model = { ...model, graph: { ...model.graph, outputs: outputs.map((name) => ({ name, ...model.graph.valueTypes.get(name)! })) } };
+  const session = await Session.create(fwd, { source: 'forward only' });
+  try {
+    return await bestOf(RUNS, () => session.run(feeds), WARMUP);
+  } finally {
+    await session.release();
+  }
+}
 
 export const peakBench: Bench = {
   key: 'c',
@@ -107,6 +119,29 @@ export const rssBench: Bench = {
   needs: ['a', 'b'],
   async run(ctx) {
     ctx.emit({ bench: this.name, rss_mb: round(peakRssMb(), 1), includes: [...ctx.lines.keys()] });
+  },
+};
+
+export const forwardOnlyBench: Bench = {
+  key: 'f',
+  name: 'forward_only',
+  description: 'plain onnxruntime inference of the (a) and (b) twins (same inputs): what the gradient costs on top of the forward',
+  needs: ['c'],
+  async run(ctx) {
+    const cases = [
+      { bench: 'a_googlenet_forward', model: await twin(ctx, 'googlenet'), seed: 11, nonNegative: false, grad: 'a_googlenet_grad' },
+      { bench: 'b_generator_forward', model: await twin(ctx, 'fc6-generator'), seed: 12, nonNegative: true, grad: 'b_generator_grad' },
+    ];
+    for (const c of cases) {
+      const g = c.model.graph;
+      const out = findPreSoftmax(g) ?? g.outputs[0]!.name;
+      const ms = await forwardMs(c.model, randomInput(c.model, c.seed, c.nonNegative), [out]);
+      const gradMs = ctx.lines.get(c.grad)?.['ms'];
+      flopLine(ctx, c.bench, ms, countFlops(g, [out]).forwardFlops, {
+        grad_over_forward: typeof gradMs === 'number' ? round(gradMs / ms, 2) : null,
+        output: out,
+      });
+    }
   },
 };
 
