@@ -11,7 +11,7 @@ import { flopLine, round, type Bench } from './registry.ts';
 import { bestOf, loadAverage, medianOf, peakRssMb } from './timing.ts';
 import { randomInput, twin } from './twins.ts';
 
-const RUNS = 5;
+const RUNS = 8;
 const WARMUP = 2;
 
 /** Best time of the plain forward up to `outputs`: shows how the backward's cost compares. */
@@ -28,9 +28,9 @@ async function forwardMs(model: Model, feeds: Record<string, TensorData>, output
 export const peakBench: Bench = {
   key: 'c',
   name: 'c_matmul_peak',
-  description: '2048^3 float32 MatMul on onnxruntime, both operands fed; best of 8 after 2 warm-ups: the practical peak',
+  description: '2048^3 float32 MatMul on onnxruntime, both operands fed; best of 15 after 2 warm-ups: the practical peak',
   async run(ctx) {
-    const p = await matmulPeak(2048, 8);
+    const p = await matmulPeak(2048, 15);
     ctx.emit({ bench: this.name, ms: round(p.ms, 2), gflops: round(p.gflops, 2), ratio_to_peak: 1, n: p.n, load1: loadAverage() });
   },
 };
@@ -40,7 +40,7 @@ export const peakEndBench: Bench = {
   name: 'c_matmul_peak_end',
   description: 'the MatMul peak again at the end: how much the machine drifted (other load) during the run',
   async run(ctx) {
-    const p = await matmulPeak(2048, 8);
+    const p = await matmulPeak(2048, 15);
     const first = ctx.peak();
     ctx.emit({ bench: this.name, ms: round(p.ms, 2), gflops: round(p.gflops, 2), vs_first_peak: first ? round(p.gflops / first, 3) : null, load1: loadAverage() });
   },
