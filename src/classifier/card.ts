@@ -81,14 +81,14 @@ function readLabels(card: ClassifierCard, cardDir: string): string[] | undefined
   return undefined;
 }
 
-/** A classifier from a model path; the card beside it if any, else a card built from the defaults and overrides. */
-export function openClassifier(modelPath: string, overrides: Partial<InputConvention> = {}): Classifier {
+/** A classifier from a model path; the card beside it if any, else `builtinCard` over the defaults; then the input overrides. */
+export function openClassifier(modelPath: string, overrides: Partial<InputConvention> = {}, builtinCard?: Partial<ClassifierCard>): Classifier {
   const abs = resolve(modelPath);
   if (!existsSync(abs)) throw new FvizError(`model file '${modelPath}' does not exist`, { subject: modelPath });
   const cardPath = cardPathFor(abs);
   const card: ClassifierCard = cardPath
     ? readCard(cardPath)
-    : { name: basename(abs, '.onnx'), model: basename(abs), input: { ...DEFAULT_INPUT } };
+    : { name: basename(abs, '.onnx'), model: basename(abs), input: { ...DEFAULT_INPUT }, ...builtinCard };
   card.input = { ...DEFAULT_INPUT, ...card.input, ...overrides };
   const labels = readLabels(card, cardPath ? dirname(cardPath) : dirname(abs));
   return { card, modelPath: abs, labels };

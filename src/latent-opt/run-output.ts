@@ -1,0 +1,101 @@
+// What every run leaves in its folder: result.png (result-K.png per batch member), frames/ with the
+// chosen steps and a labelled strip, and run.json (parameters, model hashes, seed, objective per step,
+// timings). Files are written atomically; same inputs give the same image bytes.
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FvizError } from '../errors.ts';
+import { writeAtomic } from '../onnx/proto.ts';
+import type { Nchw } from '../regularizers/nchw.ts';
+import { encodePng } from '../render/image.ts';
+import { renderStrip } from '../render/sheet.ts';
+
+const hashCache = new Map<string, string>();
+
+/** sha256 of a file, hex (cached per path for the process). */
+export async function fileSha256(path: string): Promise<string> {
+  const hit = hashCache.get(path);
+  if (hit) return hit;
+  const h = createHash('sha256');
+  await new Promise<void>((res, rej) => {
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('end', () => res())
+      .on('error', rej);
+  });
+  const hex = h.digest('hex');
+  hashCache.set(path, hex);
+  return hex;
+}
+
+export interface RunRecord {
+  tool: 'fviz';
+  version: string;
+  command: string;
+  method: string;
+  objective: { text: string; terms: string[] };
+  seed: number;
+  parameters: Record<string, unknown>;
+  models: { role: string; path: string; sha256: string }[];
+  /** Objective per batch item at each step (before that step's update), then the final value. */
+  history: number[][];
+  final: number[];
+  frames: number[];
+  outputs: string[];
+  timings: { totalMs: number; compileMs: number; msPerStep: number };
+  warnings: string[];
+  /** Method-specific facts (e.g. the final code's range, NaN steps skipped). */
+  details?: Record<string, unknown>;
+}
+
+function hasNaN(img: Nchw): boolean {
+  for (const v of img.data) if (Number.isNaN(v)) return true;
+  return false;
+}
+
+async function writePngAtomic(img: Nchw, index: number, path: string): Promise<void> {
+  if (hasNaN(img)) throw new FvizError(`internal: refusing to write an image with NaN to ${path}`);
+  writeAtomic(path, await encodePng(img, index));
+}
+
+export interface RunImages {
+  result: Nchw;
+  frames: Map<number, Nchw>;
+}
+
+/** Writes the images and run.json into `dir`; returns the relative paths written. */
+export async function writeRun(dir: string, images: RunImages, record: Omit<RunRecord, 'outputs'>): Promise<string[]> {
+  try {
+    mkdirSync(join(dir, 'frames'), { recursive: true });
+  } catch (e) {
+    throw new FvizError(`cannot create output folder '${dir}': ${(e as Error).message}`, { subject: dir });
+  }
+  const outputs: string[] = [];
+  const n = images.result.dims[0];
+  for (let k = 0; k < n; k++) {
+    const name = k === 0 ? 'result.png' : `result-${k}.png`;
+    await writePngAtomic(images.result, k, join(dir, name));
+    outputs.push(name);
+  }
+  for (const [step, img] of [...images.frames].sort((a, b) => a[0] - b[0]))
+    for (let k = 0; k < img.dims[0]; k++) {
+      const name = `frames/step-${String(step).padStart(5, '0')}${n > 1 ? `-${k}` : ''}.png`;
+      await writePngAtomic(img, k, join(dir, name));
+      outputs.push(name);
+    }
+  const strip = await frameStrip(images.frames, `${record.method}: ${record.objective.text}`);
+  if (strip) {
+    writeAtomic(join(dir, 'frames', 'strip.png'), strip);
+    outputs.push('frames/strip.png');
+  }
+  outputs.push('run.json');
+  writeAtomic(join(dir, 'run.json'), JSON.stringify({ ...record, outputs }, null, 2) + '\n');
+  return outputs;
+}
+
+/** A labelled strip of the frames of batch member 0. */
+async function frameStrip(frames: Map<number, Nchw>, title?: string): Promise<Buffer | undefined> {
+  if (frames.size === 0) return undefined;
+  const sorted = [...frames].sort((a, b) => a[0] - b[0]);
+  return renderStrip(sorted.map(([step, image]) => ({ label: step, image: { image, index: 0 } })), { title });
+}

@@ -1,0 +1,165 @@
+// `fviz visualize` as a library function: resolve the models, run the chosen method, write the run folder.
+import { FvizError } from '../errors.ts';
+import { prepareModel } from '../onnx/prepare.ts';
+import { readModel } from '../onnx/proto.ts';
+import type { Model } from '../onnx/ir.ts';
+import { resolveClassifier, resolveGenerator } from '../models/registry.ts';
+import type { Classifier, InputConvention } from '../classifier/card.ts';
+import type { Generator } from '../generator/card.ts';
+import type { SessionOptions } from '../runtime/session.ts';
+import { asNchw } from '../regularizers/nchw.ts';
+import { DgnProgram, runDgnAm, type DgnOptions } from './dgn.ts';
+import { fileSha256, writeRun, type RunRecord } from './run-output.ts';
+
+export const VERSION = '0.1.0';
+
+export interface Progress {
+  (info: { step: number; steps: number; perItem: number[] }): void;
+}
+
+export interface DgnVisualizeOptions extends SessionOptions {
+  model?: string;
+  generator: string;
+  objective: string;
+  out: string;
+  steps?: number;
+  startStep?: number;
+  endStep?: number;
+  l2?: number;
+  optimizer?: 'nguyen' | 'adam';
+  lr?: number;
+  noise?: number;
+  init?: 'zeros' | 'random' | Float32Array;
+  initStd?: number;
+  seed?: number;
+  batch?: number;
+  frames?: number[];
+  mode?: 'fused' | 'chained';
+  /** Override the classifier's input convention. */
+  input?: Partial<InputConvention>;
+  /** Override how the generator output reaches the classifier. */
+  toClassifier?: 'center-crop' | 'resize';
+  /** Disable clipping to the generator's code bounds. */
+  noBounds?: boolean;
+  progress?: Progress;
+  warn?: (line: string) => void;
+  /** Recorded in run.json. */
+  command?: string;
+}
+
+export interface VisualizeResult {
+  outDir: string;
+  outputs: string[];
+  final: number[];
+  history: number[][];
+  record: Omit<RunRecord, 'outputs'>;
+}
+
+export function loadPrepared(path: string, batch: number): Model {
+  return prepareModel(readModel(path), { batch });
+}
+
+/** DGN-AM through a generator. */
+export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<VisualizeResult> {
+  const t0 = performance.now();
+  const classifier: Classifier = resolveClassifier(opts.model, opts.input);
+  const generator: Generator = resolveGenerator(opts.generator);
+  if (opts.toClassifier) generator.card.toClassifier = opts.toClassifier;
+  const batch = opts.batch ?? 1;
+  const gen = loadPrepared(generator.modelPath, batch);
+  const codeSize = gen.graph.inputs[0]?.shape.at(-1);
+  if (generator.card.codeSize && codeSize !== generator.card.codeSize)
+    throw new FvizError(`generator card says code size ${generator.card.codeSize} but the model takes ${codeSize}`);
+  if (!generator.card.codeSize && (generator.lower || generator.upper)) throw new FvizError('generator card has bounds but no codeSize');
+  const cls = loadPrepared(classifier.modelPath, batch);
+  const program = await DgnProgram.create({
+    generator: gen,
+    classifier: cls,
+    generatorCard: generator.card,
+    classifierCard: classifier.card,
+    objective: opts.objective,
+    names: { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases },
+    mode: opts.mode,
+    device: opts.device,
+    threads: opts.threads,
+  });
+  const compileMs = performance.now() - t0;
+  const rec = generator.card.dgn ?? {};
+  const steps = opts.steps ?? rec.steps ?? 200;
+  const warnings: string[] = [];
+  const dgnOpts: DgnOptions = {
+    steps,
+    startStep: opts.startStep ?? rec.startStep ?? 2,
+    endStep: opts.endStep ?? rec.endStep ?? 1e-10,
+    l2: opts.l2 ?? rec.l2 ?? 0.99,
+    optimizer: opts.optimizer ?? 'nguyen',
+    lr: opts.lr,
+    noise: opts.noise,
+    init: opts.init ?? 'random',
+    initStd: opts.initStd,
+    seed: opts.seed ?? 0,
+    lower: opts.noBounds ? undefined : generator.lower,
+    upper: opts.noBounds ? undefined : generator.upper,
+    frames: opts.frames ?? [0, steps],
+    onStep: (s) => opts.progress?.({ step: s.step, steps, perItem: s.perItem }),
+    warn: (line) => {
+      warnings.push(line);
+      opts.warn?.(line);
+    },
+  };
+  const t1 = performance.now();
+  let res;
+  try {
+    res = await runDgnAm(program, dgnOpts);
+  } finally {
+    await program.release();
+  }
+  const loopMs = performance.now() - t1;
+  const record: Omit<RunRecord, 'outputs'> = {
+    tool: 'fviz',
+    version: VERSION,
+    command: opts.command ?? 'visualize',
+    method: 'dgn',
+    objective: { text: opts.objective, terms: program.labels },
+    seed: dgnOpts.seed,
+    parameters: {
+      steps,
+      startStep: dgnOpts.startStep,
+      endStep: dgnOpts.endStep,
+      l2: dgnOpts.l2,
+      optimizer: dgnOpts.optimizer,
+      lr: dgnOpts.lr ?? null,
+      noise: dgnOpts.noise ?? 0,
+      init: dgnOpts.init instanceof Float32Array ? 'code' : dgnOpts.init,
+      batch,
+      mode: opts.mode ?? 'fused',
+      bounds: !!(dgnOpts.lower || dgnOpts.upper),
+      toClassifier: generator.card.toClassifier,
+      classifierInput: classifier.card.input,
+      generatorOutput: generator.card.output,
+    },
+    models: [
+      { role: 'classifier', path: classifier.modelPath, sha256: await fileSha256(classifier.modelPath) },
+      { role: 'generator', path: generator.modelPath, sha256: await fileSha256(generator.modelPath) },
+    ],
+    history: res.history,
+    final: res.final,
+    frames: [...res.frames.keys()].sort((a, b) => a - b),
+    timings: { totalMs: performance.now() - t0, compileMs, msPerStep: loopMs / (steps + 1) },
+    warnings,
+    details: { nanSkips: res.nanSkips, codeRange: codeRange(res.code) },
+  };
+  const frames = new Map([...res.frames].map(([k, v]) => [k, asNchw(v)]));
+  const outputs = await writeRun(opts.out, { result: asNchw(res.image), frames }, record);
+  return { outDir: opts.out, outputs, final: res.final, history: res.history, record };
+}
+
+function codeRange(code: Float32Array): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of code) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
