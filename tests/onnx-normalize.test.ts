@@ -4,6 +4,7 @@ import type { AttrValue, DType, Model } from '../src/onnx/ir.ts';
 import { defaultOpset, isStaticShape } from '../src/onnx/ir.ts';
 import { normalizeModel } from '../src/onnx/normalize.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
+import { inferShapes } from '../src/onnx/shapes.ts';
 import { FvizError } from '../src/errors.ts';
 import { maxAbsDiff, randomInput, runAllValues, runModel, singleOpModel, zooCnn, type OpInput } from './helpers/models.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -42,6 +43,10 @@ describe('model-zoo layouts (Caffe2-converted) at old opsets', () => {
     const orig = await runAllValues(original, feeds, prepared);
     expect(Object.keys(orig).length).toBeGreaterThan(15);
     for (const [name, v] of Object.entries(orig)) expect([name, v.dims]).toEqual([name, prepared.graph.valueTypes.get(name)!.shape]);
+    // inferShapes on the normalized, unfolded graph agrees too.
+    const normalized = normalizeModel(original);
+    inferShapes(normalized.graph);
+    for (const [name, v] of Object.entries(orig)) expect([name, v.dims]).toEqual([name, normalized.graph.valueTypes.get(name)!.shape]);
   });
 });
 
