@@ -6,6 +6,9 @@ import {
   fitTo,
   jitter,
   pad,
+  randomRoll,
+  resize,
+  roll,
   randomRotate,
   randomScale,
   robustChain,
@@ -50,6 +53,10 @@ describe('transform adjoints pass the dot-product test', () => {
     ['rotate 10 constant', () => rotate(size, 10)],
     ['rotate -33 reflect', () => rotate(size, -33, { mode: 'reflect' })],
     ['random rotate', () => randomRotate(new Rng(8), size, { min: -10, max: 10 })],
+    ['roll (wrap border)', () => roll(size, 5, -9)],
+    ['random roll', () => randomRoll(new Rng(2), size, 32)],
+    ['resize down, edge border', () => resize(size, [10, 13])],
+    ['rotate 25 edge border', () => rotate(size, 25, { mode: 'edge' })],
     ['fit crop (pads when larger)', () => fitTo(size, [40, 28], 'crop')],
     ['fit resize', () => fitTo(size, [32, 32], 'resize')],
     ['chain', () => new Chain([pad(size, 4), rotate([31, 39], 7), scale([31, 39], 1.1), crop([34, 42], [30, 30], 2, 3)])],
@@ -85,6 +92,17 @@ describe('transforms do what they say', () => {
     const x = nchw(1, 1, 1, 4, new Float32Array([1, 2, 3, 4]));
     const y = pad([1, 4], 2, { mode: 'reflect' }).apply(x);
     expect(Array.from(y.data.subarray(2 * 8, 3 * 8))).toEqual([3, 2, 1, 2, 3, 4, 3, 2]);
+  });
+
+  it('roll is np.roll: a circular shift, content moving down and right', () => {
+    const x = nchw(1, 1, 2, 3, new Float32Array([1, 2, 3, 4, 5, 6]));
+    expect(Array.from(roll([2, 3], 1, 1).apply(x).data)).toEqual([6, 4, 5, 3, 1, 2]);
+    expect(Array.from(roll([2, 3], 0, -1).apply(x).data)).toEqual([2, 3, 1, 5, 6, 4]);
+  });
+
+  it('resize keeps a constant image constant up to the edges', () => {
+    const x = nchw(1, 1, 9, 9, new Float32Array(81).fill(0.25));
+    for (const v of resize([9, 9], [4, 6]).apply(x).data) expect(v).toBeCloseTo(0.25, 6);
   });
 
   it('jitter is a crop at a random offset within 0..d', () => {

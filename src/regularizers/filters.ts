@@ -47,11 +47,12 @@ export function gaussianBlur(x: Nchw, sigma: number, radius?: number): Nchw {
     for (let y = 0; y < H; y++) {
       const o = base + y * W;
       for (let i = 0; i < W + 2 * r; i++) row[i] = src[o + rowIdx[i]!]!;
-      for (let xx = 0; xx < W; xx++) {
-        let s = 0;
-        for (let t = 0; t < taps; t++) s += k[t]! * row[xx + t]!;
-        tmp[y * W + xx] = s;
+      acc.fill(0);
+      for (let t = 0; t < taps; t++) {
+        const wt = k[t]!;
+        for (let xx = 0; xx < W; xx++) acc[xx] += wt * row[xx + t]!;
       }
+      tmp.set(acc, y * W);
     }
     // Vertical pass, one output row at a time, reading whole rows in order.
     for (let y = 0; y < H; y++) {
@@ -307,26 +308,33 @@ export function totalVariation(x: Nchw, o: TvOptions = {}): Penalty {
   const g = new Float64Array(P);
   const grad = nchw(n, c, H, W);
   let value = 0;
-  // One neighbour pair (p, q = p + step): adds its term to value, its derivative to g.
-  const pair = abs
-    ? (s: Float32Array, p: number, q: number) => {
-        const d = s[q]! - s[p]!;
-        const a = Math.sqrt(d * d + eps);
-        value += a;
-        g[q] += d / a;
-        g[p] -= d / a;
-      }
-    : (s: Float32Array, p: number, q: number) => {
-        const d = s[q]! - s[p]!;
-        value += d * d;
-        g[q] += 2 * d;
-        g[p] -= 2 * d;
-      };
   for (let pl = 0; pl < n * c; pl++) {
     const s = x.data.subarray(pl * P, (pl + 1) * P);
     g.fill(0);
-    for (let y = 0; y < H; y++) for (let p = y * W, e = p + W - 1; p < e; p++) pair(s, p, p + 1);
-    for (let p = 0; p < P - W; p++) pair(s, p, p + W);
+    // Horizontal pairs (p, p + 1) within each row, then vertical pairs (p, p + W).
+    for (const [step, count] of [
+      [1, W - 1],
+      [W, W],
+    ] as const) {
+      const rows = step === 1 ? H : H - 1;
+      for (let y = 0; y < rows; y++) {
+        const o = y * W;
+        for (let p = o; p < o + count; p++) {
+          const d = s[p + step]! - s[p]!;
+          let dv: number;
+          if (abs) {
+            const a = Math.sqrt(d * d + eps);
+            value += a;
+            dv = d / a;
+          } else {
+            value += d * d;
+            dv = 2 * d;
+          }
+          g[p + step] += dv;
+          g[p] -= dv;
+        }
+      }
+    }
     const dst = grad.data.subarray(pl * P, (pl + 1) * P);
     for (let p = 0; p < P; p++) dst[p] = g[p]! * norm;
   }

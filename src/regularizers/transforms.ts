@@ -19,8 +19,12 @@ export interface Transform {
   adjoint(gy: Nchw): Nchw;
 }
 
-/** What a sample outside the source image reads: a constant (Lucid pads with 0.5) or the mirrored image. */
-export type Border = { mode: 'constant'; value: number } | { mode: 'reflect' };
+/**
+ * What a sample outside the source image reads: a constant (Lucid pads with 0.5), the mirrored image
+ * (TF REFLECT: the edge pixel is not repeated), the nearest edge pixel, or the image wrapped around
+ * (np.roll, DeepDream's jitter).
+ */
+export type Border = { mode: 'constant'; value: number } | { mode: 'reflect' } | { mode: 'edge' } | { mode: 'wrap' };
 
 export const GRAY_BORDER: Border = { mode: 'constant', value: 0.5 };
 
@@ -125,6 +129,8 @@ export class AffineResample implements Transform {
     const fxA = new Float32Array(shift ? 0 : P);
     const constant = border.mode === 'constant' ? border.value : 0;
     const reflect = border.mode === 'reflect';
+    const wrap = border.mode === 'wrap';
+    const edge = border.mode === 'edge';
     let offset: Float32Array | null = null;
     const eOut: number[] = [];
     const eSrc: number[] = [];
@@ -132,15 +138,22 @@ export class AffineResample implements Transform {
     const tap = (p: number, yy: number, xx: number, w: number) => {
       if (w === 0) return;
       if (yy < 0 || yy >= H || xx < 0 || xx >= W) {
-        if (!reflect) {
+        if (wrap) {
+          yy = ((yy % H) + H) % H;
+          xx = ((xx % W) + W) % W;
+        } else if (edge) {
+          yy = Math.min(H - 1, Math.max(0, yy));
+          xx = Math.min(W - 1, Math.max(0, xx));
+        } else if (!reflect) {
           if (constant !== 0) {
             offset ??= new Float32Array(P);
             offset[p] = offset[p]! + constant * w;
           }
           return;
+        } else {
+          yy = reflectIndex(yy, H);
+          xx = reflectIndex(xx, W);
         }
-        yy = reflectIndex(yy, H);
-        xx = reflectIndex(xx, W);
       }
       eOut.push(p);
       eSrc.push(yy * W + xx);
@@ -328,6 +341,25 @@ export function jitter(rng: Rng, inSize: Size2, d: number): AffineResample {
   const oy = rng.int(d + 1);
   const ox = rng.int(d + 1);
   return new AffineResample(inSize, [inSize[0] - d, inSize[1] - d], translation(oy, ox), GRAY_BORDER, { jitter: d, offset: [oy, ox] });
+}
+
+/** Circular shift by (dy, dx) pixels: content moves down/right, what leaves one edge enters the other (np.roll). */
+export function roll(inSize: Size2, dy: number, dx: number): AffineResample {
+  if (!Number.isInteger(dy) || !Number.isInteger(dx)) throw new FvizError(`roll: shifts must be integers, got ${dy}, ${dx}`);
+  return new AffineResample(inSize, inSize, translation(-dy, -dx), { mode: 'wrap' }, { roll: [dy, dx] });
+}
+
+/** DeepDream's jitter: a circular shift by a uniform integer in -max..max along each axis. */
+export function randomRoll(rng: Rng, inSize: Size2, max: number): AffineResample {
+  if (!Number.isInteger(max) || max < 0) throw new FvizError(`roll jitter must be a non-negative integer, got ${max}`);
+  const dy = rng.int(2 * max + 1) - max;
+  const dx = rng.int(2 * max + 1) - max;
+  return roll(inSize, dy, dx);
+}
+
+/** Bilinear resize to `outSize` (half-pixel centres, no antialiasing), e.g. between DeepDream octaves. */
+export function resize(inSize: Size2, outSize: Size2, border: Border = { mode: 'edge' }): AffineResample {
+  return new AffineResample(inSize, outSize, resizeMap(inSize, outSize), border, { resize: [outSize[0], outSize[1]] });
 }
 
 /** A list of values to pick from uniformly, or a continuous range. */
