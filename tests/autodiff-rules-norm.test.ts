@@ -13,7 +13,11 @@ import type { GraphBuilder } from '../src/onnx/builder.ts';
 import type { AttrValue, Graph } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
-import { gradCheck, type CheckInput, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { buildModel, gradCheck, type CheckInput, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { expandLRN } from '../src/autodiff/rules/LRN.ts';
+import { prepareModel } from '../src/onnx/prepare.ts';
+import { cloneModel } from '../src/onnx/ir.ts';
+import { Session } from '../src/runtime/session.ts';
 
 const TOL = 1e-3;
 
@@ -122,4 +126,43 @@ describe('LRN rule', () => {
     lrnCase('size 7 over 3 channels (window wider than the channels)', [2, 3, 2, 2], { size: { i: 7 }, alpha: { f: 1 }, beta: { f: 1.2 } }),
     lrnCase('defaults (alpha 1e-4)', [1, 5, 3, 3], { size: { i: 5 } }),
   ]);
+});
+
+// ---------------------------------------------------------------- LRN expanded into Conv + powers
+
+describe('expandLRN', () => {
+  const shape = [2, 7, 3, 4];
+  for (const beta of [0.75, 0.6]) {
+    const attrs = { size: { i: 5 }, alpha: { f: 0.5 }, beta: { f: beta }, bias: { f: 1.5 } };
+    it(`computes onnxruntime's LRN (beta ${beta})`, async () => {
+      const model = prepareModel(buildModel('float32', [{ name: 'x', shape }], (b) => [b.op('LRN', ['x'], attrs)]));
+      const expanded = cloneModel(model);
+      expect(expandLRN(expanded.graph)).toBe(1);
+      expect(expanded.graph.nodes.some((n) => n.opType === 'LRN')).toBe(false);
+      const rng = new Rng(9);
+      const x = { dtype: 'float32' as const, dims: shape, data: rng.fillNormal(new Float32Array(2 * 7 * 12)) };
+      const run = async (m: typeof model) => {
+        const s = await Session.create(m, { threads: 1 });
+        const out = (await s.run({ x }))[m.graph.outputs[0]!.name]!.data as Float32Array;
+        await s.release();
+        return out;
+      };
+      const [a, e] = [await run(model), await run(expanded)];
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - e[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(a[i]!)));
+    });
+    it(`has the gradient of LRN (beta ${beta})`, async () => {
+      const c: Case = {
+        name: `expanded LRN beta ${beta}`,
+        opts: { inputs: [{ name: 'x', shape }], ...float32Step },
+        build: (b, g) => {
+          const x32 = b.op('Cast', ['x'], { to: { i: 1 } });
+          b.setType(x32, { dtype: 'float32', shape });
+          const y = b.op('LRN', [x32], attrs);
+          if (expandLRN(g) !== 1) throw new Error('LRN not expanded');
+          return [b.op('Cast', [y], { to: { i: 11 } })];
+        },
+      };
+      expect(await check(c)).toBeLessThan(TOL);
+    });
+  }
 });
