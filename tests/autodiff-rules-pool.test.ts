@@ -15,7 +15,12 @@ import { describe, expect, it } from 'vitest';
 import type { GraphBuilder } from '../src/onnx/builder.ts';
 import type { AttrValue, Graph } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
-import { gradCheck, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { buildModel, gradCheck, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { prepareModel } from '../src/onnx/prepare.ts';
+import { compileFused, GRAD_PREFIX } from '../src/autodiff/compile.ts';
+import { Vjp } from '../src/autodiff/program.ts';
+import { Session } from '../src/runtime/session.ts';
+import { Rng } from '../src/util/rng.ts';
 
 const TOL = 1e-3;
 
@@ -84,6 +89,32 @@ describe('MaxPool rule', () => {
       build: (b) => [b.node('MaxPool', ['x'], { kernel_shape: ints([3, 3]), storage_order: { i: 1 } }, 2)[0]!],
     },
   ]);
+});
+
+describe('MaxPool in a split program', () => {
+  it('the forward returns the arg-max indices it added, and the backward matches the fused program', async () => {
+    const shape = [2, 3, 6, 6];
+    const model = prepareModel(
+      buildModel('float64', [{ name: 'x', shape }], (b) => [
+        b.op('MaxPool', [b.op('Tanh', ['x'])], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }),
+      ]),
+    );
+    const y = model.graph.outputs[0]!.name;
+    const rng = new Rng(4);
+    const x = { dtype: 'float64' as const, dims: shape, data: rng.fillNormal(new Float64Array(216)) };
+    const up = { dtype: 'float64' as const, dims: [2, 3, 3, 3], data: rng.fillNormal(new Float64Array(54)) };
+    const vjp = await Vjp.create(model, [y], ['x'], { threads: 1 });
+    expect(vjp.split.saved.some((s) => vjp.split.forward.graph.outputs.some((o) => o.name === s && o.dtype === 'int64'))).toBe(true);
+    const { state } = await vjp.forward({ x });
+    const split = (await vjp.backward(state, { [y]: up })).get('x')!;
+    await vjp.release();
+    const fused = compileFused(model, { outputs: [y], wrt: ['x'] });
+    const s = await Session.create(fused.model, { threads: 1 });
+    const res = (await s.run({ x, [`${GRAD_PREFIX}${y}`]: up }))[fused.gradNames.get('x')!]!;
+    await s.release();
+    expect([...(split.data as Float64Array)]).toEqual([...(res.data as Float64Array)]);
+    expect((res.data as Float64Array).some((v) => v !== 0)).toBe(true);
+  });
 });
 
 // ---------------------------------------------------------------- AveragePool (float32, linear)
