@@ -1,6 +1,6 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
 import type { Model, TensorData, ValueInfo } from '../onnx/ir.ts';
-import { appendObjective, type ObjectiveNames, type ResolvedTerm } from '../objectives/build.ts';
+import { appendObjective, type ObjectiveModel, type ObjectiveNames, type ResolvedTerm } from '../objectives/build.ts';
 import type { ObjectiveAst } from '../objectives/parse.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from './compile.ts';
@@ -13,10 +13,12 @@ export interface ObjectiveGradientOptions extends SessionOptions {
   wrt?: string[];
   /** Forward values to return as well. */
   extraOutputs?: string[];
+  /** Add terms to the objective (e.g. diversity): appends nodes and returns the scalar to differentiate. */
+  extend?: (obj: ObjectiveModel) => string;
 }
 
 export interface ObjectiveResult {
-  /** Sum of the objective over the batch. */
+  /** The differentiated scalar: the objective summed over the batch, plus any extension terms. */
   value: number;
   /** The objective of each batch item. */
   perItem: number[];
@@ -35,7 +37,15 @@ export class ObjectiveGradient {
   private readonly session: Session;
   private readonly gradNames: Map<string, string>;
 
-  private constructor(model: Model, session: Session, terms: ResolvedTerm[], wrt: string[], gradNames: Map<string, string>, weights: Map<string, TensorData>) {
+  private constructor(
+    model: Model,
+    session: Session,
+    terms: ResolvedTerm[],
+    wrt: string[],
+    gradNames: Map<string, string>,
+    weights: Map<string, TensorData>,
+    private readonly scalar: string,
+  ) {
     this.model = model;
     this.session = session;
     this.terms = terms;
@@ -48,14 +58,15 @@ export class ObjectiveGradient {
   static async create(model: Model, opts: ObjectiveGradientOptions): Promise<ObjectiveGradient> {
     const obj = appendObjective(model, opts.objective, opts.names);
     const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
+    const scalar = opts.extend ? opts.extend(obj) : obj.scalar;
     const prog = compileFused(obj.model, {
-      outputs: [obj.scalar],
+      outputs: [scalar],
       wrt,
       seedOnes: true,
       extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
     });
     const session = await Session.create(prog.model, opts);
-    return new ObjectiveGradient(prog.model, session, obj.terms, wrt, prog.gradNames, prog.weights);
+    return new ObjectiveGradient(prog.model, session, obj.terms, wrt, prog.gradNames, prog.weights, scalar);
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {
@@ -63,7 +74,7 @@ export class ObjectiveGradient {
     const grads = new Map<string, TensorData>();
     for (const [w, name] of this.gradNames) grads.set(w, out[name]!);
     return {
-      value: toNumbers(out['objective']!)[0]!,
+      value: toNumbers(out[this.scalar]!)[0]!,
       perItem: toNumbers(out['objective_per_item']!),
       grads,
       outputs: out,

@@ -10,6 +10,8 @@ import type { SessionOptions } from '../runtime/session.ts';
 import { asNchw } from '../regularizers/nchw.ts';
 import { DgnProgram, runDgnAm, type DgnOptions } from './dgn.ts';
 import { fileSha256, writeRun, type RunRecord } from './run-output.ts';
+import { pixelNetwork, pixelOptions, runPixel, type PixelMethod, type PixelOptions } from './pixel.ts';
+import { readImage } from '../render/image.ts';
 
 export const VERSION = '0.1.0';
 
@@ -162,4 +164,66 @@ function codeRange(code: Float32Array): { min: number; max: number } {
     if (v > max) max = v;
   }
   return { min, max };
+}
+
+export interface PixelVisualizeOptions extends SessionOptions {
+  model?: string;
+  objective: string;
+  method: PixelMethod;
+  out: string;
+  /** Overrides of the method's preset (every piece is also an option). */
+  options?: Partial<PixelOptions>;
+  input?: Partial<InputConvention>;
+  /** Start from this image file instead of noise (pixel parameterization). */
+  initImage?: string;
+  progress?: Progress;
+  command?: string;
+}
+
+/** A pixel-space method (naive, l2, tv, blur, bilateral, robust, fourier). */
+export async function visualizePixel(opts: PixelVisualizeOptions): Promise<VisualizeResult> {
+  const t0 = performance.now();
+  const classifier = resolveClassifier(opts.model, opts.input);
+  const o = pixelOptions(opts.method, opts.options);
+  if (o.diversity && !o.diversityLayer) throw new FvizError('--diversity needs --diversity-layer LAYER (a convolutional layer, e.g. the objective\'s)');
+  const size = classifier.card.input.size;
+  if (opts.initImage) o.initImage = await readImage(opts.initImage, { size });
+  const model = loadPrepared(classifier.modelPath, o.batch);
+  const net = await pixelNetwork({
+    classifier: model,
+    card: classifier.card,
+    objective: opts.objective,
+    names: { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases },
+    diversity: o.diversity ? { weight: o.diversity, layer: o.diversityLayer! } : undefined,
+    device: opts.device,
+    threads: opts.threads,
+  });
+  const compileMs = performance.now() - t0;
+  const t1 = performance.now();
+  let res;
+  try {
+    res = await runPixel(net, size, o, { device: opts.device, threads: opts.threads }, (step, perItem) => opts.progress?.({ step, steps: o.steps, perItem }));
+  } finally {
+    await net.release();
+  }
+  const loopMs = performance.now() - t1;
+  const { initImage: _unused, ...params } = o;
+  const record: Omit<RunRecord, 'outputs'> = {
+    tool: 'fviz',
+    version: VERSION,
+    command: opts.command ?? 'visualize',
+    method: opts.method,
+    objective: { text: opts.objective, terms: net.terms.map((t) => t.label) },
+    seed: o.seed,
+    parameters: { ...params, initImage: opts.initImage ?? null, classifierInput: classifier.card.input },
+    models: [{ role: 'classifier', path: classifier.modelPath, sha256: await fileSha256(classifier.modelPath) }],
+    history: res.history,
+    final: res.final,
+    frames: [...res.frames.keys()].sort((a, b) => a - b),
+    timings: { totalMs: performance.now() - t0, compileMs, msPerStep: loopMs / Math.max(o.steps, 1) },
+    warnings: [],
+    details: { initial: res.initial, filters: res.filters, networkMs: res.timing.networkMs, aroundMs: res.timing.aroundMs },
+  };
+  const outputs = await writeRun(opts.out, { result: res.image, frames: res.frames }, record);
+  return { outDir: opts.out, outputs, final: res.final, history: res.history, record };
 }
