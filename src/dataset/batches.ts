@@ -7,6 +7,8 @@ export interface Normalization {
   /** Per-channel mean and std in [0,1] units: x = (pixel / 255 - mean) / std. */
   mean: [number, number, number];
   std: [number, number, number];
+  /** Feed channels as B, G, R (mean and std are then in that order too). */
+  bgr?: boolean;
 }
 
 export const IDENTITY_NORMALIZATION: Normalization = { mean: [0, 0, 0], std: [1, 1, 1] };
@@ -74,6 +76,7 @@ export function fillBatch(set: ImageSet, indices: ArrayLike<number>, norm: Norma
     const flip = t?.flip ?? false;
     for (let c = 0; c < 3; c++) {
       const sc = scale[c]!;
+      const srcC = norm.bgr ? 2 - c : c;
       const off = offset[c]!;
       const base = dst + c * plane;
       for (let y = 0; y < H; y++) {
@@ -85,7 +88,7 @@ export function fillBatch(set: ImageSet, indices: ArrayLike<number>, norm: Norma
         }
         for (let x = 0; x < W; x++) {
           const sx = (flip ? W - 1 - x : x) + dx;
-          out[row + x] = sx < 0 || sx >= W ? off : set.pixels[src + (sy * W + sx) * 3 + c]! * sc + off;
+          out[row + x] = sx < 0 || sx >= W ? off : set.pixels[src + (sy * W + sx) * 3 + srcC]! * sc + off;
         }
       }
     }

@@ -1,0 +1,93 @@
+import type { CommandModule } from './types.ts';
+import { formatSeconds } from '../progress.ts';
+import { trainClassifier, type TrainProgress } from '../../train/trainer.ts';
+import { CLASSIFIER_PRESETS } from '../../train/classifier-net.ts';
+
+function progressPrinter(): (p: TrainProgress) => void {
+  const tty = !!process.stderr.isTTY;
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    const epochEnd = p.stepInEpoch === p.stepsPerEpoch;
+    if (!epochEnd && now - last < (tty ? 250 : 30_000)) return;
+    last = now;
+    const line =
+      `epoch ${p.epoch}/${p.epochs} step ${p.stepInEpoch}/${p.stepsPerEpoch} (${p.step}/${p.totalSteps}) | loss ${p.loss.toFixed(4)} ` +
+      `acc ${(100 * p.accuracy).toFixed(2)}% | lr ${p.lr.toPrecision(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${formatSeconds(p.etaSeconds)}`;
+    if (tty) process.stderr.write(`\r\x1b[K${line}${epochEnd ? '\n' : ''}`);
+    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  };
+}
+
+export const trainCommand: CommandModule = (y) =>
+  y.command('train', 'train the embedded models on fviz’s own engine', (t) =>
+    t
+      .command(
+        'classifier',
+        'train the GoogLeNet-style CIFAR classifier (checkpoints, --resume, test accuracy per epoch)',
+        (c) =>
+          c
+            .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder (with train/ and test/)" })
+            .option('out', { type: 'string', demandOption: true, describe: 'output folder: checkpoints, classifier.onnx and its card' })
+            .option('arch', { type: 'string', default: 'googlenet32', choices: Object.keys(CLASSIFIER_PRESETS), describe: 'architecture preset' })
+            .option('epochs', { type: 'number', default: 15 })
+            .option('batch', { type: 'number', default: 64 })
+            .option('lr', { type: 'number', describe: 'peak learning rate (default 0.05 for sgd, 0.002 for adam)' })
+            .option('optimizer', { choices: ['sgd', 'adam'] as const, default: 'sgd' as const })
+            .option('momentum', { type: 'number', default: 0.9 })
+            .option('weight-decay', { type: 'number', default: 5e-4 })
+            .option('schedule', { choices: ['onecycle', 'cosine', 'constant'] as const, default: 'onecycle' as const })
+            .option('warmup', { type: 'number', default: 2, describe: 'warm-up epochs (onecycle)' })
+            .option('smoothing', { type: 'number', default: 0.1, describe: 'label smoothing' })
+            .option('pad', { type: 'number', default: 4, describe: 'random-crop padding in pixels (0: no crops)' })
+            .option('flip', { type: 'boolean', default: true, describe: 'random horizontal flips' })
+            .option('seed', { type: 'number', default: 1 })
+            .option('checkpoint-every', { type: 'number', default: 200, describe: 'steps between checkpoints (also at every epoch end)' })
+            .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/last.ckpt' })
+            .option('train-limit', { type: 'number', describe: 'train on this many images (evenly spread)' })
+            .option('test-limit', { type: 'number', describe: 'evaluate on this many test images' })
+            .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test split after each epoch (--no-eval skips)' })
+            .option('stop-at-step', { type: 'number', describe: 'stop after this global step (checkpointed)' }),
+        async (a) => {
+          const res = await trainClassifier({
+            data: a.data as string,
+            out: a.out as string,
+            arch: a.arch as string,
+            epochs: a.epochs as number,
+            batchSize: a.batch as number,
+            lr: a.lr as number | undefined,
+            optimizer: a.optimizer as 'sgd' | 'adam',
+            momentum: a.momentum as number,
+            weightDecay: a['weight-decay'] as number,
+            schedule: a.schedule as 'onecycle' | 'cosine' | 'constant',
+            warmupEpochs: a.warmup as number,
+            labelSmoothing: a.smoothing as number,
+            augment: { pad: a.pad as number, flip: a.flip as boolean },
+            seed: a.seed as number,
+            checkpointEvery: a['checkpoint-every'] as number,
+            resume: a.resume as boolean,
+            trainLimit: a['train-limit'] as number | undefined,
+            testLimit: a['test-limit'] as number | undefined,
+            noEval: !(a.eval as boolean),
+            stopAtStep: a['stop-at-step'] as number | undefined,
+            threads: a.threads as number | undefined,
+            command: `fviz ${process.argv.slice(2).join(' ')}`,
+            onStatus: (m) => process.stderr.write(`${m}\n`),
+            onProgress: progressPrinter(),
+            onEpoch: (e) =>
+              console.log(
+                `epoch ${e.epoch} done: train loss ${e.trainLoss.toFixed(4)} acc ${(100 * e.trainAccuracy).toFixed(2)}%` +
+                  (e.test ? ` | test acc ${(100 * e.test.accuracy).toFixed(2)}% loss ${e.test.loss.toFixed(4)} (${e.test.n} images)` : '') +
+                  ` | ${e.imagesPerSecond.toFixed(1)} img/s | wall ${formatSeconds(e.wallSeconds)}`,
+              ),
+          });
+          const m = res.meta;
+          console.log(
+            res.interrupted
+              ? `stopped at step ${m.step}; continue with --resume (checkpoint ${res.files.last})`
+              : `done: ${m.history.length} epochs, best test accuracy ${m.best ? (100 * m.best.accuracy).toFixed(2) + '%' : 'n/a'}${res.files.model ? `; model ${res.files.model}` : ''}`,
+          );
+        },
+      )
+      .demandCommand(1, 'name what to train: fviz train classifier'),
+  );
