@@ -88,6 +88,10 @@ const convSpecs: [string, ConvSpec][] = [
   ['1x1 with pads beyond the kernel', { x: [1, 3, 4, 5], w: [2, 3, 1, 1], bias: true, attrs: { pads: ints([1, 2, 0, 1]) } }],
   ['1-D stride 2', { x: [2, 3, 9], w: [2, 3, 3], bias: true, attrs: { strides: ints([2]), pads: ints([1, 0]) } }],
   ['3-D', { x: [1, 2, 4, 5, 4], w: [2, 2, 2, 3, 2], attrs: { pads: ints([1, 0, 1, 0, 1, 0]) } }],
+  // 16+ channels per group: the weight gradient takes the matrix-product form.
+  ['16 channels (matrix-product weight gradient)', { x: [2, 16, 6, 5], w: [16, 16, 3, 3], bias: true, attrs: { pads: ints([1, 1, 1, 1]) } }],
+  ['32 channels, group 2, stride 2, asymmetric pads', { x: [1, 32, 9, 9], w: [32, 16, 3, 2], attrs: { group: { i: 2 }, strides: ints([2, 2]), pads: ints([1, 0, 0, 1]) } }],
+  ['16 channels, dilation 2, asymmetric pads', { x: [2, 16, 8, 7], w: [16, 16, 3, 3], attrs: { dilations: ints([2, 2]), pads: ints([2, 1, 1, 2]) } }],
 ];
 
 const convTransposeSpecs: [string, ConvSpec][] = [
@@ -100,6 +104,7 @@ const convTransposeSpecs: [string, ConvSpec][] = [
   ['dilations 2, group 2', { x: [2, 4, 3, 3], w: [4, 1, 3, 2], bias: true, attrs: { dilations: ints([2, 2]), group: { i: 2 }, pads: ints([1, 0, 0, 1]) } }],
   ['depthwise stride 2', { x: [1, 3, 3, 3], w: [3, 1, 4, 4], attrs: { group: { i: 3 }, strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) } }],
   ['1-D', { x: [2, 3, 5], w: [3, 2, 4], bias: true, attrs: { strides: ints([3]), pads: ints([1, 2]), output_padding: ints([2]) } }],
+  ['16 channels (matrix-product weight gradient), output_shape', { x: [2, 16, 4, 4], w: [16, 16, 3, 3], attrs: { strides: ints([2, 2]), output_shape: ints([8, 8]) } }],
 ];
 
 describe('Conv rule', () => {
@@ -141,6 +146,28 @@ describe('Conv input gradient: which program', () => {
   });
   it('stride 2: a ConvTranspose', () => {
     expect(backwardOps({ pads: ints([1, 1, 1, 1]), strides: ints([2, 2]) })).toContain('ConvTranspose');
+  });
+});
+
+describe('Conv weight gradient: which program', () => {
+  function weightGradOps(channels: number): string[] {
+    const raw = buildModel('float32', [{ name: 'x', shape: [2, channels, 8, 8] }, { name: 'w', shape: [channels, channels, 3, 3] }], (b) => [
+      b.op('Conv', ['x', 'w'], { pads: ints([1, 1, 1, 1]) }),
+    ]);
+    const model = prepareModel(raw);
+    const y = model.graph.outputs[0]!.name;
+    const prog = compileFused(model, { outputs: [y], wrt: ['w'], seedOnes: true });
+    return prog.model.graph.nodes.filter((n) => !model.graph.nodes.some((m) => m.name === n.name)).map((n) => n.opType);
+  }
+  it('16 channels: one batched MatMul over the kernel offsets', () => {
+    const ops = weightGradOps(16);
+    expect(ops.filter((o) => o === 'MatMul')).toHaveLength(1);
+    expect(ops).not.toContain('Conv');
+  });
+  it('4 channels: a Conv of the input with the upstream gradient', () => {
+    const ops = weightGradOps(4);
+    expect(ops).toContain('Conv');
+    expect(ops).not.toContain('MatMul');
   });
 });
 

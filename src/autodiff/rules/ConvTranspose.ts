@@ -1,6 +1,6 @@
 import type { GradRule } from '../context.ts';
 import { getInt } from '../../onnx/ir.ts';
-import { convBiasGrad, convWeightGrad } from './convAdjoint.ts';
+import { convBiasGrad, convWeightGradient } from './convAdjoint.ts';
 import { convTransposeWindow } from './spatial.ts';
 
 /**
@@ -35,6 +35,6 @@ export const ConvTranspose: GradRule = (node, ctx) => {
       }),
     );
   }
-  if (ctx.needs(w)) ctx.addGrad(w, convWeightGrad(ctx, g, x, win, group));
+  if (ctx.needs(w)) ctx.addGrad(w, convWeightGradient(ctx, g, x, win, group));
   if (b && ctx.needs(b)) ctx.addGrad(b, convBiasGrad(ctx, g));
 };

@@ -48,6 +48,7 @@ export const Pad: GradRule = (node, ctx) => {
   if (!g) return;
   const [x, padsIn, value] = node.inputs as [string, string, string | undefined];
   const mode = getString(node, 'mode', 'constant');
+  if (node.inputs[3]) throw new FvizError(`Pad node '${node.name}': the axes input (opset 18) has no gradient rule`);
   const pc = ctx.constValue(padsIn);
   if (!pc) throw new FvizError(`Pad node '${node.name}': pads must be constant to differentiate`);
   const pads = toNumbers(pc);
