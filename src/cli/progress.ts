@@ -3,6 +3,7 @@
 export class ProgressLine {
   private readonly start = performance.now();
   private lastPrint = 0;
+  private lastDone = -1;
   private readonly tty = !!process.stderr.isTTY;
 
   constructor(
@@ -15,7 +16,9 @@ export class ProgressLine {
   update(done: number, status = ''): void {
     const now = performance.now();
     if (done < this.total && now - this.lastPrint < (this.tty ? 200 : 5000)) return;
+    if (done === this.lastDone && !status) return;
     this.lastPrint = now;
+    this.lastDone = done;
     const secs = (now - this.start) / 1000;
     const rate = done / Math.max(secs, 1e-9);
     const eta = rate > 0 ? (this.total - done) / rate : Infinity;
@@ -25,8 +28,7 @@ export class ProgressLine {
   }
 
   done(status = ''): void {
-    this.lastPrint = 0;
-    this.update(this.total, status);
+    if (this.lastDone !== this.total || status) this.update(this.total, status);
     if (this.tty) this.stream.write('\n');
   }
 }

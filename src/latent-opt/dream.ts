@@ -1,0 +1,111 @@
+// DeepDream (Mordvintsev et al. 2015) on a photo: gradient ascent on the mean of squares of a layer,
+// over octaves (small to full size, the detail carried up between them), with a random circular
+// jitter each step and Nguyen-style normalized steps (step / mean|g|).
+import { FvizError } from '../errors.ts';
+import { readModel } from '../onnx/proto.ts';
+import { prepareModel } from '../onnx/prepare.ts';
+import type { Model } from '../onnx/ir.ts';
+import { pruneGraph } from '../autodiff/compile.ts';
+import { ObjectiveGradient } from '../autodiff/program.ts';
+import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
+import { resolveTensor } from '../objectives/build.ts';
+import type { SessionOptions } from '../runtime/session.ts';
+import { nchw, type Nchw, type Size2 } from '../regularizers/nchw.ts';
+import { randomRoll, resize } from '../regularizers/transforms.ts';
+import { Rng } from '../util/rng.ts';
+
+export interface DreamOptions extends SessionOptions {
+  /** Layer (tensor name or alias) whose mean of squares is maximized; an objective expression works too. */
+  layer: string;
+  octaves: number;
+  octaveScale: number;
+  stepsPerOctave: number;
+  /** Step size in display units ([0,1]); Mordvintsev's 1.5 on a 0-255 scale is 1.5/255. */
+  step: number;
+  /** Max circular jitter in pixels. */
+  jitter: number;
+  seed: number;
+  onStep?: (octave: number, step: number, value: number) => void;
+}
+
+export const DREAM_DEFAULTS = { octaves: 4, octaveScale: 1.4, stepsPerOctave: 10, step: 1.5 / 255, jitter: 32, seed: 0 };
+
+/** The classifier cut at `layer`, taking display images of size `size` (fully convolutional up to there). */
+export function networkUpTo(classifier: Classifier, layer: string, size: Size2): { model: Model; tensor: string } {
+  const raw = readModel(classifier.modelPath);
+  const input = raw.graph.inputs[0];
+  if (!input || raw.graph.inputs.length !== 1) throw new FvizError(`${classifier.modelPath}: DeepDream needs a model with one image input`);
+  // Resolve the layer on the model at its own size first (nearest-name errors come from there).
+  const probe = prepareModel(raw, { batch: 1 });
+  let aliases: Record<string, string> = { ...(classifier.card.aliases ?? {}) };
+  try {
+    aliases = { ...JSON.parse(raw.metadata['fviz.aliases'] ?? '{}'), ...aliases };
+  } catch {
+    /* ignore */
+  }
+  const tensor = resolveTensor(probe.graph, layer, aliases);
+  const t = probe.graph.valueTypes.get(tensor)!;
+  raw.graph.outputs = [{ name: tensor, dtype: t.dtype, shape: [] }];
+  raw.graph.valueTypes = new Map();
+  pruneGraph(raw.graph);
+  raw.graph.inputs = [{ ...input, shape: [1, input.shape[1] ?? 3, size[0], size[1]] }];
+  let model: Model;
+  try {
+    model = prepareModel(raw, { batch: 1 });
+  } catch (e) {
+    throw new FvizError(`the network up to '${layer}' cannot take a ${size[0]}x${size[1]} image (${(e as Error).message}); use fewer octaves or a smaller --octave-scale`, { cause: e });
+  }
+  return { model: withDisplayInput(model, classifier.card.input), tensor };
+}
+
+function addInPlace(a: Float32Array, b: Float32Array, w = 1): void {
+  for (let i = 0; i < a.length; i++) a[i]! += w * b[i]!;
+}
+
+/** DeepDream of `image` ([1,3,H,W] in [0,1]); returns the dreamed image and the objective per octave. */
+export async function deepDream(classifier: Classifier, image: Nchw, o: DreamOptions): Promise<{ image: Nchw; history: { octave: number; size: Size2; start: number; end: number }[] }> {
+  const [, , H, W] = image.dims;
+  const sizes: Size2[] = [];
+  for (let k = o.octaves - 1; k >= 0; k--) {
+    const f = o.octaveScale ** k;
+    sizes.push([Math.max(1, Math.round(H / f)), Math.max(1, Math.round(W / f))]);
+  }
+  const rng = new Rng(o.seed);
+  let detail: Nchw | undefined;
+  let x: Nchw = image;
+  const history: { octave: number; size: Size2; start: number; end: number }[] = [];
+  for (let oct = 0; oct < sizes.length; oct++) {
+    const size = sizes[oct]!;
+    const base = size[0] === H && size[1] === W ? image : resize([H, W], size).apply(image);
+    if (detail) detail = resize([detail.dims[2], detail.dims[3]], size).apply(detail);
+    x = nchw(1, 3, size[0], size[1], base.data.slice());
+    if (detail) addInPlace(x.data, detail.data);
+    const { model, tensor } = networkUpTo(classifier, o.layer, size);
+    const prog = await ObjectiveGradient.create(model, { objective: tensor, wrt: [DISPLAY_INPUT], device: o.device, threads: o.threads });
+    let start = NaN;
+    let end = NaN;
+    try {
+      for (let s = 0; s < o.stepsPerOctave; s++) {
+        const maxJ = Math.min(o.jitter, size[0] - 1, size[1] - 1);
+        const T = randomRoll(rng, size, Math.max(0, maxJ));
+        const r = await prog.run({ [DISPLAY_INPUT]: T.apply(x) });
+        if (s === 0) start = r.value;
+        end = r.value;
+        o.onStep?.(oct, s, r.value);
+        const g = T.adjoint({ dtype: 'float32', dims: [1, 3, size[0], size[1]], data: r.grads.get(DISPLAY_INPUT)!.data as Float32Array });
+        let sum = 0;
+        for (const v of g.data) sum += Math.abs(v);
+        if (!(sum > 0) || !Number.isFinite(sum)) continue;
+        addInPlace(x.data, g.data, o.step / (sum / g.data.length));
+        for (let i = 0; i < x.data.length; i++) x.data[i] = Math.min(1, Math.max(0, x.data[i]!));
+      }
+      end = (await prog.run({ [DISPLAY_INPUT]: x })).value;
+    } finally {
+      await prog.release();
+    }
+    history.push({ octave: oct, size, start, end });
+    detail = nchw(1, 3, size[0], size[1], x.data.slice());
+    addInPlace(detail.data, base.data, -1);
+  }
+  return { image: x, history };
+}
