@@ -8,6 +8,7 @@ import { openClassifier, type Classifier, type InputConvention } from '../classi
 import { openGenerator, type Generator } from '../generator/card.ts';
 import { repoRoot, sharedDir } from '../shared-path.ts';
 import { twinPath } from '../twins/cache.ts';
+import { installedModelFile } from './installed.ts';
 
 export const EMBEDDED_DIR = join(repoRoot, 'models', 'embedded');
 
@@ -31,6 +32,12 @@ function fetchedPath(name: string, file: string): string {
   return p;
 }
 
+/** A model installed under its own name by `fviz models add FILE --as NAME` (a name, not a path). */
+function addedModelPath(name: string): string | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name.endsWith('.onnx') || existsSync(name)) return undefined;
+  return installedModelFile(join(modelsCacheDir(), name));
+}
+
 /** A classifier by path or name ('embedded', 'googlenet', 'twin:googlenet'). */
 export function resolveClassifier(spec: string | undefined, overrides: Partial<InputConvention> = {}): Classifier {
   const name = spec ?? 'embedded';
@@ -48,8 +55,10 @@ export function resolveClassifier(spec: string | undefined, overrides: Partial<I
     });
   }
   if (name === 'googlenet') return openClassifier(fetchedPath('googlenet', 'googlenet.onnx'), overrides);
+  const added = addedModelPath(name);
+  if (added) return openClassifier(added, overrides);
   if (!name.endsWith('.onnx') && !existsSync(name))
-    throw new FvizError(`unknown model '${name}': give a path to an .onnx file, or one of embedded, googlenet, twin:googlenet`, { subject: name });
+    throw new FvizError(`unknown model '${name}': give a path to an .onnx file, or one of embedded, googlenet, twin:googlenet, or a name fviz models list shows`, { subject: name });
   return openClassifier(name, overrides);
 }
 
@@ -74,7 +83,9 @@ export function resolveGenerator(spec: string): Generator {
     });
   }
   if (spec === 'dgn-fc6') return openGenerator(fetchedPath('dgn-fc6', 'generator.onnx'));
+  const added = addedModelPath(spec);
+  if (added) return openGenerator(added);
   if (!spec.endsWith('.onnx') && !existsSync(spec))
-    throw new FvizError(`unknown generator '${spec}': give a path to an .onnx file, or one of embedded, dgn-fc6, twin:fc6-generator`, { subject: spec });
+    throw new FvizError(`unknown generator '${spec}': give a path to an .onnx file, or one of embedded, dgn-fc6, twin:fc6-generator, or a name fviz models list shows`, { subject: spec });
   return openGenerator(spec);
 }

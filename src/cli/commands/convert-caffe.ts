@@ -40,7 +40,3 @@ export const convertCaffeSubcommand: CommandModule = (y: Argv<any>) =>
       console.log(`  outputs: ${summary.outputs.map(fmt).join(', ')}`);
     },
   );
-
-/** `fviz models ...`: for now the converter only. */
-export const modelsCommand: CommandModule = (y) =>
-  y.command('models', 'model tools: convert-caffe', (c) => convertCaffeSubcommand(c).demandCommand(1, 'name a models subcommand: convert-caffe'));
