@@ -330,6 +330,18 @@ describe('fviz models fetch', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('refuses to work on a download another live fviz holds; takes over a lock left by a dead one', async () => {
+    routes.set('/zoo.onnx', { body: classifierBytes });
+    const lock = join(cache, '.partial', 'googlenet-12.onnx.part.lock');
+    mkdirSync(join(cache, '.partial'), { recursive: true });
+    writeFileSync(lock, String(process.ppid));
+    const opts = { ...quiet, url: `${base}/zoo.onnx`, sha256: sha(classifierBytes), aliasPrototxt: files.zooProto };
+    await expect(fetchModel('googlenet', opts)).rejects.toThrow(`another fviz (pid ${process.ppid}) is installing googlenet-12.onnx`);
+    writeFileSync(lock, '999999999');
+    expect((await fetchModel('googlenet', opts)).sha256).toBe(sha(classifierBytes));
+    expect(leftovers()).toEqual([]);
+  });
+
   it('dgn-fc6: extracts the caffemodel from the archive, converts it and installs it with bounds and DGN settings', async () => {
     routes.set('/release_deepsim_v0.zip', { body: deepsimZip });
     const opts = { ...quiet, url: `${base}/release_deepsim_v0.zip`, prototxt: files.genProto };

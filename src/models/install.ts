@@ -2,7 +2,7 @@
 // against the sha256 the card records, converted from Caffe where the card says so, the card written beside
 // the model with the files it names, all built in a temporary folder and renamed into place in one step.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FvizError } from '../errors.ts';
 import { cardPathFor } from '../classifier/card.ts';
 import { convertCaffeFiles } from '../caffe/convert.ts';
@@ -70,11 +70,55 @@ const cardFileOf = installedCardFile;
 
 // ------------------------------------------------------------------ staging and the atomic swap
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove staging folders that a killed fviz left behind (`.tmp-<name>-<pid>-*`, `.old-<name>-<pid>-*`). */
+function removeStale(cache: string, name: string): void {
+  for (const f of readdirSync(cache)) {
+    const m = /^\.(?:tmp|old)-(.+)-(\d+)-[^-]+$/.exec(f);
+    if (m && m[1] === name && Number(m[2]) !== process.pid && !pidAlive(Number(m[2]))) rmSync(join(cache, f), { recursive: true, force: true });
+  }
+}
+
+/** Run `work` holding `<path>.lock`, so two fviz processes never write the same download or model folder. */
+async function withLock<T>(path: string, what: string, work: () => Promise<T>): Promise<T> {
+  const lock = `${path}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let tries = 0; ; tries++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw e;
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (Number.isInteger(holder) && holder !== process.pid && pidAlive(holder))
+        throw new FvizError(`another fviz (pid ${holder}) is installing ${what}: wait for it, or delete ${lock} if it is gone`, { subject: lock });
+      rmSync(lock, { force: true }); // left by a process that no longer runs
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 /** Build a model folder in a temporary folder of the cache, then rename it over `<cache>/<name>`. */
 function stageAndSwap<T>(name: string, build: (tmp: string) => Promise<T>): Promise<T> {
   const cache = modelsCacheDir();
-  mkdirSync(cache, { recursive: true });
-  const tmp = mkdtempSync(join(cache, `.tmp-${name}-`));
+  return withLock(join(cache, `.${name}`), name, () => swapIn(cache, name, build));
+}
+
+function swapIn<T>(cache: string, name: string, build: (tmp: string) => Promise<T>): Promise<T> {
+  removeStale(cache, name);
+  const tmp = mkdtempSync(join(cache, `.tmp-${name}-${process.pid}-`));
   return build(tmp).then(
     (result) => {
       const dest = join(cache, name);
@@ -276,31 +320,33 @@ export async function fetchModel(name: string, opts: FetchModelOptions = {}): Pr
   const expected = fromOption ?? normalizeHash(d.sha256, `the sha256 in ${entry.cardPath}`);
   const url = opts.url ?? d.url;
   const part = partPathFor(entry);
-  const got = await download(url, part, { ...opts, label: opts.label ?? d.file, manualHint: `fviz models add FILE --as ${name}` });
-  if (!expected) {
-    throw new FvizError(
-      `downloaded ${d.file} (${got.bytes} bytes, sha256 ${got.sha256}) but nothing records its sha256, so it was not installed: if you trust that hash, run fviz models fetch ${name} --sha256 ${got.sha256} (the download is kept in ${part})`,
-      { subject: name },
-    );
-  }
-  if (got.sha256 !== expected) {
+  return withLock(part, d.file, async () => {
+    const got = await download(url, part, { ...opts, label: opts.label ?? d.file, manualHint: `fviz models add FILE --as ${name}` });
+    if (!expected) {
+      throw new FvizError(
+        `downloaded ${d.file} (${got.bytes} bytes, sha256 ${got.sha256}) but nothing records its sha256, so it was not installed: if you trust that hash, run fviz models fetch ${name} --sha256 ${got.sha256} (the download is kept in ${part})`,
+        { subject: name },
+      );
+    }
+    if (got.sha256 !== expected) {
+      discardPart(part);
+      throw new FvizError(
+        `${url} gave a file with sha256 ${got.sha256}, not ${expected}${fromOption ? ' as given' : ' as the card records'}: it was deleted and nothing was installed`,
+        { subject: name },
+      );
+    }
+    const result = await installVerified({
+      entry,
+      file: part,
+      kind: kindOf(d.file),
+      source: url,
+      sourceSha256: got.sha256,
+      verified: fromOption ? 'option' : 'card',
+      opts,
+    });
     discardPart(part);
-    throw new FvizError(
-      `${url} gave a file with sha256 ${got.sha256}, not ${expected}${fromOption ? ' as given' : ' as the card records'}: it was deleted and nothing was installed`,
-      { subject: name },
-    );
-  }
-  const result = await installVerified({
-    entry,
-    file: part,
-    kind: kindOf(d.file),
-    source: url,
-    sourceSha256: got.sha256,
-    verified: fromOption ? 'option' : 'card',
-    opts,
+    return result;
   });
-  discardPart(part);
-  return result;
 }
 
 export interface AddModelOptions extends InstallOptions {
