@@ -32,3 +32,8 @@ export { subset, evenIndices, type ImageSet } from './dataset/image-set.ts';
 export { trainClassifier, type TrainClassifierOptions, type TrainProgress, type EpochReport } from './train/trainer.ts';
 export { evaluateClassifier, normalizationFor, type Accuracy } from './train/evaluate.ts';
 export { buildClassifier, CLASSIFIER_PRESETS, type ClassifierConfig } from './train/classifier-net.ts';
+export { fetchModel, addModel, listModels, installedModel, type InstalledModel, type FetchModelOptions, type AddModelOptions, type InstallOptions, type ModelListing } from './models/install.ts';
+export { download, sha256File, type DownloadOptions, type DownloadResult } from './models/fetch.ts';
+export { catalog as modelCatalog, type CatalogEntry } from './models/catalog.ts';
+export { deriveCaffe2Aliases } from './models/caffe-aliases.ts';
+export { modelsCacheDir } from './models/registry.ts';
