@@ -287,6 +287,14 @@ export function installedModel(name: string): { dir: string; modelPath: string; 
   return { dir, modelPath, card };
 }
 
+/** Every file the card needs at install time exists (shared reference files, the conversion prototxt). */
+function checkCardFiles(entry: CatalogEntry, opts: InstallOptions): void {
+  const f = entry.card.fetch;
+  for (const src of Object.values(f.files ?? {})) resolveCardFile(src, entry.cardPath);
+  if (f.convert && !opts.prototxt) resolveCardFile(f.convert.prototxt, entry.cardPath);
+  if (f.aliasesFrom && !opts.aliasPrototxt) resolveCardFile(f.aliasesFrom, entry.cardPath);
+}
+
 function partPathFor(entry: CatalogEntry): string {
   return join(modelsCacheDir(), '.partial', `${entry.card.fetch.download.file}.part`);
 }
@@ -318,6 +326,7 @@ export async function fetchModel(name: string, opts: FetchModelOptions = {}): Pr
   const d = entry.card.fetch.download;
   const fromOption = normalizeHash(opts.sha256, '--sha256');
   const expected = fromOption ?? normalizeHash(d.sha256, `the sha256 in ${entry.cardPath}`);
+  checkCardFiles(entry, opts); // before a long download, not after it
   const url = opts.url ?? d.url;
   const part = partPathFor(entry);
   return withLock(part, d.file, async () => {
