@@ -8,9 +8,11 @@ import { modelsCommand } from './models.ts';
 import { inspectCommand } from './inspect.ts';
 import { trainCommand } from './train.ts';
 import { evalCommand } from './eval.ts';
+import { compareCommand } from './compare.ts';
 
 export type { CommandModule } from './types.ts';
 
 export const commands: CommandModule[] = [visualizeCommand, dreamCommand, gradCommand, doctorCommand, modelsCommand];
 commands.push(inspectCommand);
 commands.push(trainCommand, evalCommand);
+commands.push(compareCommand);

@@ -1,0 +1,119 @@
+// The numbers of a comparison: per image (objective, target activation and its fraction of the dataset's
+// maximum, spectral statistics, total variation, the judge's verdict) and their mean and spread over seeds.
+import type { Nchw } from '../regularizers/nchw.ts';
+import { imageMetrics, meanStd } from '../render/metrics.ts';
+import type { JudgeVerdict } from './probe.ts';
+
+export interface RunMetrics {
+  objective: string;
+  /** The objective's terms as the run resolved them, e.g. ['class:3 (cat)']. */
+  terms: string[];
+  /** The target unit (the objective's first term, unweighted). */
+  unit: string;
+  method: string;
+  seed: number;
+  /** The run's folder, relative to the comparison's folder. */
+  run: string;
+  /** The objective's final value as the run measured it (float image, before saving). */
+  objectiveValue: number;
+  /** The target unit's activation on the saved 8-bit image. */
+  activation: number;
+  /** activation / the dataset's maximum for the unit (with --dataset). */
+  activationFraction?: number;
+  /** Fraction of luminance power above 1/4 of Nyquist. */
+  hfRatio: number;
+  /** Radially averaged power-spectrum slope (photographs: about -2). */
+  spectrumSlope: number;
+  /** Mean absolute neighbour difference. */
+  tv: number;
+  judge?: JudgeVerdict;
+}
+
+/** The numeric columns, in table order, with their headers. */
+export const NUMERIC_METRICS = [
+  ['objectiveValue', 'objective'],
+  ['activation', 'activation'],
+  ['activationFraction', 'fraction of dataset max'],
+  ['hfRatio', 'HF energy ratio'],
+  ['spectrumSlope', 'spectrum slope'],
+  ['tv', 'total variation'],
+  ['judgeProbability', 'judge probability'],
+] as const;
+export type NumericMetric = (typeof NUMERIC_METRICS)[number][0];
+
+export function numericValue(m: RunMetrics, key: NumericMetric): number | undefined {
+  if (key === 'judgeProbability') return m.judge?.probability;
+  return m[key];
+}
+
+export interface ImageFacts {
+  image: Nchw;
+  activation: number;
+  datasetMax?: number;
+  judge?: JudgeVerdict;
+}
+
+export function runMetrics(base: Omit<RunMetrics, 'activation' | 'hfRatio' | 'spectrumSlope' | 'tv' | 'activationFraction' | 'judge'>, f: ImageFacts): RunMetrics {
+  const im = imageMetrics(f.image);
+  const m: RunMetrics = { ...base, activation: f.activation, hfRatio: im.hfRatio, spectrumSlope: im.spectrumSlope, tv: im.tv };
+  if (f.datasetMax !== undefined) m.activationFraction = f.datasetMax > 0 ? f.activation / f.datasetMax : NaN;
+  if (f.judge) m.judge = f.judge;
+  return m;
+}
+
+export interface SummaryRow {
+  objective: string;
+  unit: string;
+  method: string;
+  n: number;
+  /** Mean and sample standard deviation over seeds, per numeric metric present. */
+  metrics: Partial<Record<NumericMetric, { mean: number; std: number }>>;
+  /** How often each judge label was the top-1 (with --judge), most frequent first. */
+  judgeLabels?: { label: string; count: number }[];
+}
+
+/** Mean and spread over seeds for each (objective, method), in the order the rows first appear. */
+export function summarize(rows: readonly RunMetrics[]): SummaryRow[] {
+  const groups = new Map<string, RunMetrics[]>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.objective, r.method]);
+    const list = groups.get(key) ?? [];
+    list.push(r);
+    groups.set(key, list);
+  }
+  return [...groups.values()].map((list) => {
+    const first = list[0]!;
+    const metrics: SummaryRow['metrics'] = {};
+    for (const [key] of NUMERIC_METRICS) {
+      const values = list.map((r) => numericValue(r, key)).filter((v): v is number => v !== undefined);
+      if (values.length === list.length) {
+        const s = meanStd(values);
+        metrics[key] = { mean: s.mean, std: s.std };
+      }
+    }
+    const row: SummaryRow = { objective: first.objective, unit: first.unit, method: first.method, n: list.length, metrics };
+    if (list.every((r) => r.judge)) {
+      const counts = new Map<string, number>();
+      for (const r of list) counts.set(r.judge!.label, (counts.get(r.judge!.label) ?? 0) + 1);
+      row.judgeLabels = [...counts].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+    }
+    return row;
+  });
+}
+
+function csvField(v: string | number | undefined): string {
+  if (v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One line per image; empty fields for metrics not measured. */
+export function metricsCsv(rows: readonly RunMetrics[]): string {
+  const header = ['objective', 'unit', 'terms', 'method', 'seed', 'objective_value', 'activation', 'activation_fraction', 'hf_ratio', 'spectrum_slope', 'tv', 'judge_class', 'judge_label', 'judge_probability', 'run'];
+  const lines = rows.map((r) =>
+    [r.objective, r.unit, r.terms.join(' + '), r.method, r.seed, r.objectiveValue, r.activation, r.activationFraction, r.hfRatio, r.spectrumSlope, r.tv, r.judge?.class, r.judge?.label, r.judge?.probability, r.run]
+      .map(csvField)
+      .join(','),
+  );
+  return [header.join(','), ...lines].join('\n') + '\n';
+}
