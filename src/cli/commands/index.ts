@@ -9,6 +9,7 @@ import { inspectCommand } from './inspect.ts';
 import { trainCommand } from './train.ts';
 import { evalCommand } from './eval.ts';
 import { compareCommand } from './compare.ts';
+import { examplesCommand } from './examples.ts';
 
 export type { CommandModule } from './types.ts';
 
@@ -16,3 +17,4 @@ export const commands: CommandModule[] = [visualizeCommand, dreamCommand, gradCo
 commands.push(inspectCommand);
 commands.push(trainCommand, evalCommand);
 commands.push(compareCommand);
+commands.push(examplesCommand);

@@ -1,0 +1,103 @@
+import type { CommandModule } from './types.ts';
+import { FvizError } from '../../errors.ts';
+import { datasetExamples } from '../../dataset/examples.ts';
+import type { ScanProgress } from '../../dataset/scan.ts';
+import { ProgressLine } from '../progress.ts';
+import { inputOptions, inputOverrides } from './visualize.ts';
+
+/** '0-15,42' -> [0..15, 42]. */
+export function parseChannelList(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const out: number[] = [];
+  for (const part of String(text).split(',').map((s) => s.trim()).filter((s) => s)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new FvizError(`--sheets '${text}' must be channel numbers and ranges, e.g. 0-15,42`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new FvizError(`--sheets: range '${part}' runs backwards`);
+    for (let c = a; c <= b; c++) out.push(c);
+  }
+  return out;
+}
+
+/** A progress line for a scan that may start part-way (resume): counts from where it started. */
+export function scanProgress(label: string): (p: ScanProgress) => void {
+  let line: ProgressLine | undefined;
+  let from = 0;
+  return (p) => {
+    if (!line) {
+      from = p.start;
+      line = new ProgressLine(label, p.total - from, 'images');
+    }
+    const status = `${p.images} scanned${from ? ` (resumed at ${from})` : ''}${p.skipped ? `, ${p.skipped} unreadable` : ''}`;
+    if (p.next >= p.total) line.done(status);
+    else line.update(p.next - from, status);
+  };
+}
+
+/** One warning line naming unreadable files (all of them are in the index). */
+export function skippedWarning(skipped: { file: string; error: string }[]): string | undefined {
+  if (skipped.length === 0) return undefined;
+  const shown = skipped.slice(0, 5).map((s) => s.file).join(', ');
+  return `${skipped.length} unreadable file(s) skipped (listed in index.json): ${shown}${skipped.length > 5 ? ', ...' : ''}`;
+}
+
+export const examplesCommand: CommandModule = (y) =>
+  y.command(
+    'examples',
+    'dataset examples of every channel of a layer: top, bottom and percentile images, receptive-field crops, a sheet per channel',
+    (c) =>
+      inputOptions(
+        c
+          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+          .option('layer', { type: 'string', demandOption: true, describe: 'tensor (or alias) whose channels to rank: N x C x H x W (max over positions) or N x K' })
+          .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive; JPEG, PNG, WebP, GIF), a CIFAR-10 binary folder, or cifar10 (its test split)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'output folder: index.json, run.json, channels/NNNN.png' })
+          .option('top', { type: 'number', default: 9, describe: 'highest-activating images per channel' })
+          .option('bottom', { type: 'number', default: 9, describe: 'lowest-activating images per channel' })
+          .option('percentiles', { type: 'number', default: 10, describe: 'images across the range, at the centres of this many percentile bins' })
+          .option('batch', { type: 'number', default: 16, describe: 'images per inference batch' })
+          .option('sheets', { type: 'string', describe: 'draw sheets only for these channels, e.g. 0-15,42 (the index covers all)' })
+          .option('reservoir', { type: 'number', describe: 'images sampled for percentiles when the dataset is too big to keep every value (default 1000)' })
+          .option('exact-limit', { type: 'number', describe: 'keep every value while images x channels is at most this (default 16777216)' })
+          .option('seed', { type: 'number', default: 0, describe: 'seed of the reservoir sample' })
+          .option('checkpoint-every', { type: 'number', default: 50, describe: 'batches between checkpoints of the scan (OUT/scan.ckpt)' })
+          .option('fresh', { type: 'boolean', describe: 'ignore a checkpoint in OUT and scan from the start' })
+          .option('keep-state', { type: 'boolean', describe: 'keep OUT/scan.ckpt after finishing' }),
+      ),
+    async (a) => {
+      const every = a['checkpoint-every'] as number;
+      if (!Number.isInteger(every) || every < 1) throw new FvizError(`--checkpoint-every ${every} must be a positive integer`);
+      const r = await datasetExamples({
+        model: a.model as string | undefined,
+        layer: a.layer as string,
+        dataset: a.dataset as string,
+        out: a.out as string,
+        top: a.top as number,
+        bottom: a.bottom as number,
+        percentiles: a.percentiles as number,
+        batch: a.batch as number,
+        channels: parseChannelList(a.sheets as string | undefined),
+        reservoir: a.reservoir as number | undefined,
+        exactLimit: a['exact-limit'] as number | undefined,
+        seed: a.seed as number,
+        checkpointEvery: every,
+        fresh: a.fresh as boolean | undefined,
+        keepState: a['keep-state'] as boolean | undefined,
+        input: inputOverrides(a),
+        device: a.device as 'cpu' | 'cuda',
+        threads: a.threads as number | undefined,
+        onProgress: scanProgress('scan'),
+        onStatus: (m) => process.stderr.write(`${m}\n`),
+        command: process.argv.slice(2).join(' '),
+      });
+      const warning = skippedWarning(r.index.skipped.files);
+      if (warning) console.error(`fviz: warning: ${warning}`);
+      const i = r.index;
+      const sheets = i.channels.filter((c) => c.sheet).length;
+      const rate = r.scan.timings.imagesPerSecond;
+      console.log(
+        `examples of ${i.tensor} (${i.channels.length} channels, ${i.mode.kind}) over ${i.dataset.images} images${rate > 0 ? ` at ${rate.toFixed(1)} images/s` : ''}: wrote ${sheets} sheets, index.json and run.json to ${r.outDir}`,
+      );
+    },
+  );
