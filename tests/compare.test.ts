@@ -1,5 +1,6 @@
 // fviz compare: the run grid, resuming, metrics checked against independent computations, and
 // byte-identical metrics.json from a fresh run with the same seeds.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,5 +205,20 @@ describe('compare runs', () => {
     await expect(compare({ ...base(out), generator: undefined })).rejects.toThrow(/dgn needs --generator/);
     await expect(compare({ ...base(out), objectives: ['class:cat', 'a:1@2'] })).rejects.toThrow(/objective/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('runs from the command line: summary lines on stdout, progress on stderr, one-line errors with exit 2', () => {
+    const fviz = (...args: string[]) => spawnSync(process.execPath, ['bin/fviz.js', 'compare', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const out = join(root, 'cli');
+    const ok = fviz('--model', models.classifier, '--generator', models.generator, '--objective', 'class:dog,conv2:1@3,4', '--methods', 'dgn,l2', '--seeds', '1', '--steps', '3', '--threads', '1', '--out', out);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^class:dog dgn: activation /m);
+    expect(ok.stdout).toMatch(/^conv2:1@3,4 l2: activation /m);
+    expect(ok.stdout).toMatch(/4 run\(s\) made, 0 kept/);
+    expect(ok.stderr).toMatch(/compare 12\/12 steps .*all 4 run\(s\) done/);
+    expect(existsSync(join(out, 'runs', 'conv2-1-at-3_4', 'l2', 'seed-0', 'run.json'))).toBe(true);
+    const bad = fviz('--model', models.classifier, '--objective', 'class:dog', '--methods', 'naive,sharpen', '--out', join(root, 'cli-bad'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([`fviz: --methods: unknown method 'sharpen'; choose from dgn,naive,l2,tv,blur,bilateral,robust,fourier`]);
   });
 });

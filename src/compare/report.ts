@@ -183,7 +183,7 @@ const SCRIPT = `
 export function reportHtml(o: ReportInput): string {
   const models = o.models.map((m) => `<tr><th scope="row">${escapeHtml(m.role)}</th><td>${escapeHtml(m.name)}</td><td><code>${escapeHtml(m.path)}</code></td><td><code>${escapeHtml(m.sha256)}</code></td></tr>`).join('\n');
   const methodParams = Object.entries(o.methodParameters)
-    .map(([method, p]) => `<h3>${escapeHtml(method)}</h3>\n${parameterTable(p)}`)
+    .map(([method, p]) => `<h3>method ${escapeHtml(method)}</h3>\n${parameterTable(p)}`)
     .join('\n');
   const files = o.files.map((f) => `<a href="${escapeHtml(f)}">${escapeHtml(f)}</a>`).join(' · ');
   return `<!DOCTYPE html>

@@ -32,8 +32,8 @@ function progressPrinter() {
   let line: ProgressLine | undefined;
   return (p: CompareProgress) => {
     line ??= new ProgressLine('compare', p.totalSteps);
-    line.update(p.doneSteps, `run ${p.run}/${p.runs}: ${p.spec.method} ${p.spec.objective} seed ${p.spec.seed} step ${p.step}/${p.spec.steps}`);
-    if (p.doneSteps === p.totalSteps) line.done('all runs done');
+    if (p.doneSteps === p.totalSteps) line.done(`all ${p.runs} run(s) done`);
+    else line.update(p.doneSteps, `run ${p.run}/${p.runs}: ${p.spec.method} ${p.spec.objective} seed ${p.spec.seed} step ${p.step}/${p.spec.steps}`);
   };
 }
 
