@@ -1,10 +1,18 @@
 // --dataset: for each objective's target unit, the dataset's top examples (the sheet's last column) and
-// the dataset's maximum activation (the denominator of "fraction of the dataset's maximum").
-// Placeholder until the activation scan (src/dataset/scan.ts) is committed.
-import { FvizError } from '../errors.ts';
+// the dataset's maximum activation (the denominator of "fraction of the dataset's maximum"). One
+// activation scan per unit (src/dataset/scan.ts), checkpointed under the comparison's folder so a
+// resumed comparison does not scan again.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Classifier } from '../classifier/card.ts';
+import { objectiveProbe, scanActivations } from '../dataset/scan.ts';
+import { openScanSource, type ImageSource } from '../dataset/stream-source.ts';
+import { FvizError } from '../errors.ts';
+import { fromRgbBytes } from '../render/image.ts';
 import type { Nchw } from '../regularizers/nchw.ts';
 import type { SessionOptions } from '../runtime/session.ts';
+import { objectiveSlug } from './plan.ts';
+import { targetUnit } from './probe.ts';
 
 export interface UnitReference {
   /** The unit's largest activation over the dataset. */
@@ -19,12 +27,42 @@ export interface DatasetReference {
 }
 
 export interface DatasetReferenceOptions extends SessionOptions {
+  /** Folder for the scans' checkpoints (finished scans are read back instead of redone). */
   cacheDir?: string;
+  /** Examples kept per unit (default 4). */
   top?: number;
   batch?: number;
   log?: (line: string) => void;
 }
 
-export async function openDatasetReference(spec: string, _classifier: Classifier, _o: DatasetReferenceOptions = {}): Promise<DatasetReference> {
-  throw new FvizError(`--dataset ${spec}: this build has no activation scan yet; run without --dataset`);
+async function exampleImage(source: ImageSource, index: number, size: [number, number]): Promise<Nchw> {
+  const d = await source.decode(index, size[0], size[1]);
+  if ('error' in d) throw new FvizError(`dataset image '${source.names[index]}' cannot be decoded again: ${d.error}`);
+  return fromRgbBytes(d.pixels, size[0], size[1]);
+}
+
+export async function openDatasetReference(spec: string, classifier: Classifier, o: DatasetReferenceOptions = {}): Promise<DatasetReference> {
+  const source = await openScanSource(spec, o.log);
+  const size = classifier.card.input.size;
+  if (o.cacheDir) mkdirSync(o.cacheDir, { recursive: true });
+  return {
+    description: source.description,
+    async forObjective(objective: string): Promise<UnitReference> {
+      const unit = targetUnit(objective);
+      const probe = await objectiveProbe(classifier, unit, o.batch ?? 32);
+      const scan = await scanActivations({
+        source,
+        probe,
+        top: o.top ?? 4,
+        bottom: 0,
+        device: o.device,
+        threads: o.threads,
+        checkpoint: o.cacheDir ? join(o.cacheDir, `${objectiveSlug(unit)}.scan`) : undefined,
+      });
+      const r = scan.stats.result(0, []);
+      const examples: Nchw[] = [];
+      for (const ex of r.top) examples.push(await exampleImage(source, scan.stats.sourceIndex[ex.image]!, size));
+      return { max: r.stats.max, examples };
+    },
+  };
 }
