@@ -37,3 +37,4 @@ export { download, sha256File, type DownloadOptions, type DownloadResult } from 
 export { catalog as modelCatalog, type CatalogEntry } from './models/catalog.ts';
 export { deriveCaffe2Aliases } from './models/caffe-aliases.ts';
 export { modelsCacheDir } from './models/registry.ts';
+export { compare, COMPARE_METHODS, type CompareOptions, type CompareResult, type CompareProgress, type CompareMethod, type RunMetrics, type SummaryRow } from './compare/index.ts';
