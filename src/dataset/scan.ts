@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { FvizError } from '../errors.ts';
 import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
 import { pruneGraph } from '../autodiff/compile.ts';
-import type { Model } from '../onnx/ir.ts';
+import { cloneModel, type Model } from '../onnx/ir.ts';
 import { prepareModel } from '../onnx/prepare.ts';
 import { readModel } from '../onnx/proto.ts';
 import { appendObjective, OBJECTIVE_PER_ITEM, resolveTensor } from '../objectives/build.ts';
@@ -43,13 +43,30 @@ export function modelAliases(model: Model, classifier: Classifier): Record<strin
   return { ...meta, ...(classifier.card.aliases ?? {}) };
 }
 
+/** `model` with its input renamed when it is called `name` (withDisplayInput adds an input of that name). */
+function inputNotNamed(model: Model, name: string): Model {
+  const g = model.graph;
+  const input = g.inputs.find((i) => i.name === name);
+  if (!input) return model;
+  const m = cloneModel(model);
+  const renamed = `${name}__original`;
+  for (const i of m.graph.inputs) if (i.name === name) i.name = renamed;
+  for (const n of m.graph.nodes) n.inputs = n.inputs.map((x) => (x === name ? renamed : x));
+  const t = m.graph.valueTypes.get(name);
+  if (t) {
+    m.graph.valueTypes.delete(name);
+    m.graph.valueTypes.set(renamed, t);
+  }
+  return m;
+}
+
 function finishProbe(prepared: Model, classifier: Classifier, tensor: string, identity: Record<string, unknown>): ScanProbe {
   const t = prepared.graph.valueTypes.get(tensor)!;
   const shape = t.shape as number[];
   if (!(shape.length === 1 || shape.length === 2 || shape.length === 4))
     throw new FvizError(`tensor '${tensor}' has shape [${shape}]; a scan needs N x C x H x W, N x K or N`, { subject: tensor });
   const rf = shape.length === 4 ? receptiveField(prepared, tensor) : undefined;
-  const m = withDisplayInput(prepared, classifier.card.input);
+  const m = withDisplayInput(inputNotNamed(prepared, DISPLAY_INPUT), classifier.card.input);
   m.graph.outputs = [{ name: tensor, dtype: t.dtype, shape: [...shape] }];
   pruneGraph(m.graph);
   const size = classifier.card.input.size;

@@ -112,7 +112,19 @@ export function folderSource(dir: string): ImageSource {
     labels,
     description: `image folder ${root} (${names.length} files)`,
     key: h.digest('hex'),
-    decode: (index, height, width) => sharpDecode(sharp(join(root, names[index]!), { failOn: 'truncated', pages: 1 }).rotate(), height, width),
+    async decode(index, height, width) {
+      const file = join(root, names[index]!);
+      const d = await sharpDecode(sharp(file, { failOn: 'truncated', pages: 1 }).rotate(), height, width);
+      if ('error' in d) {
+        // sharp's message for a file it cannot open says little; name the common cases plainly.
+        try {
+          if (statSync(file).size === 0) return { error: 'empty file (0 bytes)' };
+        } catch (e) {
+          return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+        }
+      }
+      return d;
+    },
   };
 }
 
