@@ -28,6 +28,11 @@ export function pngDataUri(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
+/** Width from a PNG's IHDR chunk. */
+function pngWidth(png: Buffer): number {
+  return png.length >= 24 ? png.readUInt32BE(16) : 0;
+}
+
 function valueText(v: unknown): string {
   if (v === undefined || v === null) return '–';
   if (typeof v === 'string') return v;
@@ -69,7 +74,9 @@ function metricsTable(o: ReportInput): string {
   const body = o.metrics
     .map((m) => {
       const thumb = o.thumbnails.get(m.run);
-      const img = thumb ? `<img class="thumb" src="${pngDataUri(thumb)}" alt="${escapeHtml(`${m.method} ${m.objective} seed ${m.seed}`)}">` : '';
+      // Enlarged small images stay crisp; large ones are shrunk smoothly.
+      const cls = thumb && pngWidth(thumb) < 64 ? 'thumb pixel' : 'thumb';
+      const img = thumb ? `<img class="${cls}" src="${pngDataUri(thumb)}" alt="${escapeHtml(`${m.method} ${m.objective} seed ${m.seed}`)}">` : '';
       return [
         '<tr>',
         `<td>${img}</td>`,
@@ -123,7 +130,8 @@ body { font-family: 'DejaVu Sans', system-ui, sans-serif; margin: 24px; color: #
 h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ccc; }
 img.figure { display: block; max-width: none; image-rendering: pixelated; border: 1px solid #ddd; }
 .scroll { overflow-x: auto; }
-img.thumb { width: 64px; height: 64px; image-rendering: pixelated; display: block; }
+img.thumb { width: 64px; height: 64px; display: block; }
+img.thumb.pixel { image-rendering: pixelated; }
 table { border-collapse: collapse; font-size: 13px; }
 td, th { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: middle; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
