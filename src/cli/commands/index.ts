@@ -4,6 +4,7 @@ import { doctorCommand } from './doctor.ts';
 import { gradCommand } from './grad.ts';
 import { visualizeCommand } from './visualize.ts';
 import { dreamCommand } from './dream.ts';
+import { demoCommand } from './demo.ts';
 import { modelsCommand } from './models.ts';
 import { inspectCommand } from './inspect.ts';
 import { trainCommand } from './train.ts';
@@ -13,7 +14,7 @@ import { examplesCommand } from './examples.ts';
 
 export type { CommandModule } from './types.ts';
 
-export const commands: CommandModule[] = [visualizeCommand, dreamCommand, gradCommand, doctorCommand, modelsCommand];
+export const commands: CommandModule[] = [visualizeCommand, dreamCommand, demoCommand, gradCommand, doctorCommand, modelsCommand];
 commands.push(inspectCommand);
 commands.push(trainCommand, evalCommand);
 commands.push(compareCommand);
