@@ -11,7 +11,7 @@ import { pruneGraph } from '../autodiff/compile.ts';
 import { cloneModel, type Model } from '../onnx/ir.ts';
 import { prepareModel } from '../onnx/prepare.ts';
 import { readModel } from '../onnx/proto.ts';
-import { appendObjective, OBJECTIVE_PER_ITEM, resolveTensor } from '../objectives/build.ts';
+import { appendObjective, findPreSoftmax, OBJECTIVE_PER_ITEM, resolveTensor } from '../objectives/build.ts';
 import { fileSha256 } from '../latent-opt/run-output.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './scan-checkpoint.ts';
@@ -92,7 +92,11 @@ export function loadAtBatch(path: string, batch: number): Model {
 /** A probe of one layer (a tensor name or an alias). */
 export async function layerProbe(classifier: Classifier, layer: string, batch: number): Promise<ScanProbe> {
   const prepared = loadAtBatch(classifier.modelPath, batch);
-  const tensor = resolveTensor(prepared.graph, layer, modelAliases(prepared, classifier));
+  const aliases = modelAliases(prepared, classifier);
+  // 'logits' names the class scores of any classifier (the card's pre-softmax tensor, else the Softmax input).
+  const g = prepared.graph;
+  const logits = layer === 'logits' && !g.valueTypes.has(layer) && !aliases[layer] ? (classifier.card.preSoftmax ?? findPreSoftmax(g)) : undefined;
+  const tensor = resolveTensor(g, logits ?? layer, aliases);
   return finishProbe(prepared, classifier, tensor, {
     model: await fileSha256(classifier.modelPath),
     tensor,
