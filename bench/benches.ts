@@ -10,6 +10,7 @@ import {
   rssBench,
 } from './engine-benches.ts';
 import type { Bench } from './registry.ts';
+import { scanBench } from './scan-bench.ts';
 import { targetsBench } from './targets.ts';
 import { tfjsGooglenetBench } from './tfjs-benches.ts';
 
@@ -21,6 +22,7 @@ export const BENCHES: Bench[] = [
   forwardOnlyBench,
   generatorVjpBench,
   tfjsGooglenetBench, // (d)
+  scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last
 ];
