@@ -13,6 +13,7 @@ import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
 import { targetsBench } from './targets.ts';
 import { tfjsGooglenetBench } from './tfjs-benches.ts';
+import { dgnStepBench, fourierBench, robustBench } from './viz-benches.ts';
 
 export const BENCHES: Bench[] = [
   peakBench, // (c) first: every ratio is taken against it
@@ -21,6 +22,9 @@ export const BENCHES: Bench[] = [
   rssBench, // peak RSS of (a)+(b), before tfjs allocates anything
   forwardOnlyBench,
   generatorVjpBench,
+  robustBench, // pixel-space steps/s and the work around the network
+  fourierBench,
+  dgnStepBench, // one DGN-AM step, generator -> crop -> classifier
   tfjsGooglenetBench, // (d)
   scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
   peakEndBench, // drift check of (c)
