@@ -39,7 +39,8 @@ function metaClasses(dir: string): string[] {
   return names.length ? names : CIFAR10_CLASSES;
 }
 
-export function cifarBinaryFiles(dir: string, split: 'train' | 'test'): string[] {
+/** The files of a split, in order. */
+export function cifarBinaryFiles(split: 'train' | 'test'): string[] {
   return split === 'test' ? ['test_batch.bin'] : [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`);
 }
 
@@ -51,7 +52,7 @@ export function isCifarBinaryDir(dir: string): boolean {
 /** A split of a CIFAR-10 binary folder (the one holding data_batch_N.bin / test_batch.bin). */
 export function readCifarBinary(dir: string, split: 'train' | 'test'): ImageSet {
   const classes = metaClasses(dir);
-  const parts = cifarBinaryFiles(dir, split).map((f) => {
+  const parts = cifarBinaryFiles(split).map((f) => {
     const p = join(dir, f);
     if (!existsSync(p)) throw new FvizError(`CIFAR-10 folder '${dir}' has no ${f} (needed for the ${split} split)`, { subject: p });
     return decodeCifarRecords(readFileSync(p), p, classes);
