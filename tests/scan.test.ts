@@ -53,7 +53,7 @@ async function reference(layer: string): Promise<{ file: string; values: number[
     const px = folder.pixels.get(file)!;
     const x = new Float32Array(3 * SIDE * SIDE);
     for (let p = 0; p < SIDE * SIDE; p++) for (let c = 0; c < 3; c++) x[c * SIDE * SIDE + p] = px[p * 3 + c]! / 255;
-    const y = (await s.run({ image: { dtype: 'float32', dims: [1, 3, SIDE, SIDE], data: x } }))[layer]!;
+    const y = (await s.run({ data: { dtype: 'float32', dims: [1, 3, SIDE, SIDE], data: x } }))[layer]!;
     const d = y.data as Float32Array;
     const C = t.shape[1] as number;
     const S = d.length / C;
@@ -132,6 +132,17 @@ describe('scan results', () => {
       expect([...v].sort((x, y) => x - y)).toEqual(v);
       expect(Math.min(...v)).toBeGreaterThanOrEqual(b[c]!.stats.min);
     }
+  });
+});
+
+describe('input names', () => {
+  it("scans a model whose own input is called 'image' (the name of the display input put in front of it)", async () => {
+    const other = writeScanTestModel(join(tmp, 'model-image-input'), 11, 'image');
+    const pct = percentilePoints(4);
+    const probe = await layerProbe(resolveClassifier(other), 'feat', 4);
+    const r = await scanActivations({ source: folderSource(folder.dir), probe, threads: 1 });
+    const base = await scan(folder.dir, 'feat');
+    expect(summarize(r, folder.files, pct)).toEqual(summarize(base.r, base.names, pct));
   });
 });
 

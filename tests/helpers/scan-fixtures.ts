@@ -13,19 +13,19 @@ import { randomWeights } from './models.ts';
 export const SIDE = 16;
 
 /**
- * image [N,3,16,16] -> conv 3x3 pad 1 -> Tanh 'act1' [N,6,16,16] -> MaxPool 2 -> conv 3x3 (no pad) -> Tanh
+ * data [N,3,16,16] -> conv 3x3 pad 1 -> Tanh 'act1' [N,6,16,16] -> MaxPool 2 -> conv 3x3 (no pad) -> Tanh
  * 'feat' [N,5,6,6] -> GlobalAveragePool -> Flatten 'embed' [N,5] -> Gemm 'logits' [N,3] -> Softmax 'prob'.
  */
-export function scanTestModel(seed = 11): Model {
+export function scanTestModel(seed = 11, input = 'data'): Model {
   const rng = new Rng(seed);
   const g = emptyGraph('scan_test');
   const b = new GraphBuilder(g);
-  g.inputs.push({ name: 'image', dtype: 'float32', shape: ['N', 3, SIDE, SIDE] });
+  g.inputs.push({ name: input, dtype: 'float32', shape: ['N', 3, SIDE, SIDE] });
   const w = (name: string, dims: number[], fanIn?: number) => {
     g.initializers.set(name, randomWeights(rng, dims, fanIn));
     return name;
   };
-  b.node('Conv', ['image', w('c1.W', [6, 3, 3, 3]), w('c1.b', [6], 1)], { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } }, ['conv1']);
+  b.node('Conv', [input, w('c1.W', [6, 3, 3, 3]), w('c1.b', [6], 1)], { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } }, ['conv1']);
   b.node('Tanh', ['conv1'], {}, ['act1']);
   b.node('MaxPool', ['act1'], { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } }, ['pool1']);
   b.node('Conv', ['pool1', w('c2.W', [5, 6, 3, 3]), w('c2.b', [5], 1)], { kernel_shape: { ints: [3, 3] } }, ['conv2']);
@@ -39,10 +39,10 @@ export function scanTestModel(seed = 11): Model {
 }
 
 /** Writes the model and its card into `dir`; returns the .onnx path. */
-export function writeScanTestModel(dir: string, seed = 11): string {
+export function writeScanTestModel(dir: string, seed = 11, input = 'data'): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'scan-test.onnx');
-  saveModel(scanTestModel(seed), path);
+  saveModel(scanTestModel(seed, input), path);
   writeFileSync(
     join(dir, 'scan-test.card.json'),
     JSON.stringify({

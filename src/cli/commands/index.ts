@@ -11,6 +11,7 @@ import { trainCommand } from './train.ts';
 import { evalCommand } from './eval.ts';
 import { compareCommand } from './compare.ts';
 import { examplesCommand } from './examples.ts';
+import { facetsCommand } from './facets.ts';
 
 export type { CommandModule } from './types.ts';
 
@@ -18,4 +19,4 @@ export const commands: CommandModule[] = [visualizeCommand, dreamCommand, demoCo
 commands.push(inspectCommand);
 commands.push(trainCommand, evalCommand);
 commands.push(compareCommand);
-commands.push(examplesCommand);
+commands.push(examplesCommand, facetsCommand);
