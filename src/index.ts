@@ -38,3 +38,9 @@ export { catalog as modelCatalog, type CatalogEntry } from './models/catalog.ts'
 export { deriveCaffe2Aliases } from './models/caffe-aliases.ts';
 export { modelsCacheDir } from './models/registry.ts';
 export { compare, COMPARE_METHODS, type CompareOptions, type CompareResult, type CompareProgress, type CompareMethod, type RunMetrics, type SummaryRow } from './compare/index.ts';
+export { datasetExamples, type ExamplesOptions, type ExamplesResult, type ExamplesIndex, type ChannelEntry, type ExampleEntry } from './dataset/examples.ts';
+export { scanActivations, layerProbe, objectiveProbe, type ScanOptions, type ScanResult, type ScanProbe, type ScanProgress } from './dataset/scan.ts';
+export { receptiveField, cropBox, type ReceptiveField } from './dataset/scan-rf.ts';
+export { folderSource, imageSetSource, openScanSource, listImageFiles, type ImageSource } from './dataset/stream-source.ts';
+export { multifacetedVisualization, type FacetsOptions, type FacetsResult, type FacetsRecord } from './dataset/facets.ts';
+export { kmeans, type KMeansResult, type KMeansOptions } from './dataset/kmeans.ts';
