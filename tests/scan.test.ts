@@ -191,8 +191,11 @@ describe('checkpoints', () => {
       const again = await scan(dirty, 'feat', { ...extra, checkpoint: ckpt }, 3);
       expect(again.r.resumed?.done).toBe(true);
       expect(summarize(again.r, again.names, pct)).toEqual(summarize(whole.r, whole.names, pct));
-      const other = await scan(dirty, 'act1', { ...extra, checkpoint: ckpt }, 3);
+      const warnings: string[] = [];
+      const other = await scan(dirty, 'act1', { ...extra, checkpoint: ckpt, warn: (l) => warnings.push(l) }, 3);
       expect(other.r.resumed).toBeUndefined();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/state of a different scan/);
       expect(existsSync(ckpt)).toBe(true);
     });
 });

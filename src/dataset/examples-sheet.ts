@@ -58,6 +58,7 @@ export async function renderChannelSheet(s: ChannelSheet): Promise<Buffer> {
   const [H, W] = s.size;
   const full = (e: SheetExample) => bytesToNchw(e.pixels, H, W);
   const caption = (e: SheetExample, prefix = '') => `${prefix}${formatValue(e.value)}\n${shortName(e.name)}`;
+  // Rows left empty (e.g. --bottom 0) are dropped.
   const rows: SheetRow[] = [{ label: 'top', cells: s.top.map(full), captions: s.top.map((e) => caption(e)) }];
   if (s.crops)
     rows.push({
@@ -68,5 +69,7 @@ export async function renderChannelSheet(s: ChannelSheet): Promise<Buffer> {
   rows.push({ label: 'percentiles', cells: s.percentiles.map(full), captions: s.percentiles.map((e) => caption(e, `p${+(e.percentile ?? 0).toFixed(1)}: `)) });
   rows.push({ label: 'bottom', cells: s.bottom.map(full), captions: s.bottom.map((e) => caption(e)) });
   // Large inputs are shown at 128 px: a sheet per channel of a 512-channel layer stays a few hundred MB.
-  return renderSheet({ rows, columns: [], title: s.title, tile: Math.max(H, W) >= 128 ? 128 : undefined });
+  const shown = rows.filter((r) => r.cells.length > 0);
+  if (shown.length === 0) shown.push({ label: 'no examples', cells: [null] });
+  return renderSheet({ rows: shown, columns: [], title: s.title, tile: Math.max(H, W) >= 128 ? 128 : undefined });
 }

@@ -130,6 +130,7 @@ export interface ExamplesOptions extends Omit<SessionOptions, 'source'> {
   signal?: AbortSignal;
   onProgress?: (p: ScanProgress) => void;
   onStatus?: (msg: string) => void;
+  warn?: (line: string) => void;
   command?: string;
 }
 
@@ -175,6 +176,7 @@ export async function datasetExamples(o: ExamplesOptions): Promise<ExamplesResul
     fresh: o.fresh,
     signal: o.signal,
     onProgress: o.onProgress,
+    warn: o.warn,
     device: o.device,
     threads: o.threads,
   });

@@ -212,6 +212,7 @@ export async function multifacetedVisualization(o: FacetsOptions): Promise<Facet
     fresh: o.fresh,
     signal: o.signal,
     onProgress: o.onProgress,
+    warn: o.warn,
     device: o.device,
     threads: o.threads,
   });

@@ -150,6 +150,8 @@ export interface ScanOptions extends Omit<SessionOptions, 'source'> {
   onProgress?: (p: ScanProgress) => void;
   /** Decodes in flight (default 2 batches). */
   ahead?: number;
+  /** Told when a checkpoint is there but belongs to another scan (and is ignored). */
+  warn?: (line: string) => void;
 }
 
 export interface ScanResult {
@@ -219,6 +221,8 @@ export async function scanActivations(o: ScanOptions): Promise<ScanResult> {
   let resumed: ScanResult['resumed'];
   let done = false;
   const saved = o.checkpoint && !o.fresh ? readCheckpoint(o.checkpoint) : undefined;
+  if (saved && saved.header.key !== key)
+    o.warn?.(`${o.checkpoint} is the state of a different scan (model, layer, dataset, batch or options changed): starting from the first image`);
   if (saved && saved.header.key === key) {
     stats = ChannelStats.restore(statsOpts, saved.arrays as never, saved.header.n);
     ({ next, batches, skipped, done } = saved.header);

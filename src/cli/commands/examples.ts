@@ -89,6 +89,7 @@ export const examplesCommand: CommandModule = (y) =>
         threads: a.threads as number | undefined,
         onProgress: scanProgress('scan'),
         onStatus: (m) => process.stderr.write(`${m}\n`),
+        warn: (line) => console.error(`fviz: warning: ${line}`),
         command: process.argv.slice(2).join(' '),
       });
       const warning = skippedWarning(r.index.skipped.files);
