@@ -39,7 +39,11 @@ export function formatValue(v: number): string {
   return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(2) : v.toPrecision(4);
 }
 
+/** The file's name, with its folder when that fits (CIFAR's 'cat/0123.jpg'), cut to `max` characters. */
 function shortName(name: string, max = 18): string {
+  const parts = name.split('/');
+  const withFolder = parts.slice(-2).join('/');
+  if (withFolder.length <= max) return withFolder;
   const b = basename(name);
   return b.length <= max ? b : `${b.slice(0, max - 1)}…`;
 }
