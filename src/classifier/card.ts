@@ -96,6 +96,20 @@ export function openClassifier(modelPath: string, overrides: Partial<InputConven
 
 export const DISPLAY_INPUT = 'image';
 
+/** Rename a value everywhere in a graph (inputs, outputs, node edges, types). */
+function renameValue(g: Model['graph'], from: string, to: string): void {
+  for (const n of g.nodes) {
+    n.inputs = n.inputs.map((i) => (i === from ? to : i));
+    n.outputs = n.outputs.map((o) => (o === from ? to : o));
+  }
+  for (const v of [...g.inputs, ...g.outputs]) if (v.name === from) v.name = to;
+  const t = g.valueTypes.get(from);
+  if (t) {
+    g.valueTypes.delete(from);
+    g.valueTypes.set(to, t);
+  }
+}
+
 /**
  * Prepend the preprocessing so the model takes a display image 'image' (N x 3 x H x W, RGB in [0,1]).
  * x_net[c] = (img[order[c]] * (hi - lo) + lo - mean[c]) / std[c]. `model` must have one 4-D input.
@@ -104,6 +118,7 @@ export function withDisplayInput(model: Model, input: InputConvention): Model {
   const m = cloneModel(model);
   const g = m.graph;
   if (g.inputs.length !== 1) throw new FvizError(`classifier has ${g.inputs.length} inputs; fviz needs exactly one image input`);
+  if (g.inputs[0]!.name === DISPLAY_INPUT) renameValue(g, DISPLAY_INPUT, `${DISPLAY_INPUT}__network_input`);
   const orig = g.inputs[0]!;
   if (orig.shape.length !== 4 || orig.shape[1] !== 3)
     throw new FvizError(`classifier input '${orig.name}' has shape [${orig.shape}]; fviz needs N x 3 x H x W`);
