@@ -36,9 +36,9 @@ export interface PixelOptions {
   lr: number;
   /** Normalized step: final step size (linear decay from lr). */
   endLr?: number;
-  /** Weight of the L2 penalty sum (x - 0.5)^2. */
+  /** Weight of the L2 penalty sum (x - 0.5)^2, relative to the objective (1: equal mean |gradient|). */
   l2: number;
-  /** Weight of the total-variation penalty (sum of squared neighbour differences). */
+  /** Weight of the total-variation penalty (sum of squared neighbour differences), relative as l2. */
   tv: number;
   blurEvery: number;
   blurSigma: number;
@@ -52,6 +52,8 @@ export interface PixelOptions {
   robust: RobustOptions | null;
   /** Initial pixel noise around mid-grey (pixel parameterization). */
   initStd: number;
+  /** Std of the initial Fourier coefficients (Lucid: 0.01). */
+  fourierInitStd: number;
   /** Start from these images instead of noise ([N or 1, 3, H, W] in [0, 1]). */
   initImage?: Nchw;
   /** Diversity term (Lucid): weight and layer. */
@@ -79,11 +81,19 @@ const BASE: PixelOptions = {
   bilateralSigmaRange: 0.1,
   robust: null,
   initStd: 0.1,
+  fourierInitStd: 0.01,
   diversity: 0,
   frames: [],
 };
 
 const LUCID_ROBUST: RobustOptions = {};
+
+/** Lucid's pixel amounts (pad 12, jitter 8 and 4) are for 224-pixel inputs: scale those not given to the input size. */
+export function robustForSize(o: RobustOptions, size: Size2): RobustOptions {
+  const f = Math.min(size[0], size[1]) / 224;
+  const px = (v: number) => Math.max(1, Math.round(v * f));
+  return { pad: px(12), jitter: px(8), jitter2: px(4), ...o };
+}
 
 /** The presets: each method is a few pieces switched on. */
 export function methodPreset(method: PixelMethod): Partial<PixelOptions> {
@@ -91,13 +101,13 @@ export function methodPreset(method: PixelMethod): Partial<PixelOptions> {
     case 'naive':
       return {};
     case 'l2':
-      return { l2: 0.02 };
+      return { l2: 0.5 };
     case 'tv':
-      return { tv: 0.05 };
+      return { tv: 1 };
     case 'blur':
       return { blurEvery: 4, blurSigma: 1.0, clipNormPercentile: 10, clipContributionPercentile: 10 };
     case 'bilateral':
-      return { bilateralEvery: 4, bilateralSigmaSpatial: 1.5, bilateralSigmaRange: 0.15 };
+      return { bilateralEvery: 2, bilateralSigmaSpatial: 1.0, bilateralSigmaRange: 0.4 };
     case 'robust':
       return { robust: LUCID_ROBUST };
     case 'fourier':
@@ -165,8 +175,18 @@ function clamp01(x: Nchw): void {
   }
 }
 
-function sub(a: Float32Array, b: Float32Array, w: number): void {
-  for (let i = 0; i < a.length; i++) a[i]! -= w * b[i]!;
+function meanAbs(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]!);
+  return s / a.length;
+}
+
+/** a -= w * pull / mean|b| * b */
+function subRelative(a: Float32Array, b: Float32Array, w: number, pull: number): void {
+  const m = meanAbs(b);
+  if (!(m > 0) || !(pull > 0)) return;
+  const k = (w * pull) / m;
+  for (let i = 0; i < a.length; i++) a[i]! -= k * b[i]!;
 }
 
 /** Runs a pixel-space visualization with a compiled network program. */
@@ -181,7 +201,7 @@ export async function runPixel(net: ObjectiveGradient, size: Size2, o: PixelOpti
   let fprog: Vjp | undefined;
   if (o.param === 'fourier') {
     fp = new FourierParam(N, H, W, { decorrelate: o.decorrelate, sigmoid: true });
-    spectrum = fp.init(rng);
+    spectrum = fp.init(rng, o.fourierInitStd);
     fprog = await fourierProgram(fp, session);
     image = nchw(N, 3, H, W);
   } else {
@@ -213,12 +233,13 @@ export async function runPixel(net: ObjectiveGradient, size: Size2, o: PixelOpti
     return { dtype: 'float32', dims: [N, 3, H, W], data: out.data as Float32Array };
   };
   const evaluate = async (img: Nchw) => (await net.run({ [DISPLAY_INPUT]: img })).perItem;
+  const robust = o.robust ? { ...robustForSize(o.robust, size), outSize: size } : undefined;
   let current = await render();
   const initial = await evaluate(current);
   for (let i = 0; i < o.steps; i++) {
     const t0 = performance.now();
     if (frameSet.has(i)) frames.set(i, { ...current, data: current.data.slice() });
-    const T: Transform | undefined = o.robust ? robustPipeline(trng, size, { ...o.robust, outSize: size }) : undefined;
+    const T: Transform | undefined = robust ? robustPipeline(trng, size, robust) : undefined;
     const seen = T ? T.apply(current) : current;
     const t1 = performance.now();
     const r = await net.run({ [DISPLAY_INPUT]: seen });
@@ -227,8 +248,13 @@ export async function runPixel(net: ObjectiveGradient, size: Size2, o: PixelOpti
     onStep?.(i, r.perItem);
     const gSeen = r.grads.get(DISPLAY_INPUT)!;
     const g: Nchw = T ? T.adjoint({ dtype: 'float32', dims: [N, 3, ...T.outSize] as [number, number, number, number], data: gSeen.data as Float32Array }) : { dtype: 'float32', dims: [N, 3, H, W], data: (gSeen.data as Float32Array).slice() };
-    if (o.l2) sub(g.data, l2Penalty(current).grad.data, o.l2);
-    if (o.tv) sub(g.data, totalVariation(current).grad.data, o.tv);
+    // Penalty weights are relative to the objective's pull: weight 1 makes the penalty's mean |gradient|
+    // equal the objective's, so a preset means the same on any model and unit.
+    if (o.l2 || o.tv) {
+      const pull = meanAbs(g.data);
+      if (o.l2) subRelative(g.data, l2Penalty(current).grad.data, o.l2, pull);
+      if (o.tv) subRelative(g.data, totalVariation(current).grad.data, o.tv, pull);
+    }
     let gParam = g.data;
     if (fprog) {
       const back = await fprog.backward(fstate!, { [fprog.outputs[0]!]: g });
