@@ -14,21 +14,12 @@ import { tensor } from '../src/onnx/tensor.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { compileFused } from '../src/autodiff/compile.ts';
 import { Rng } from '../src/util/rng.ts';
-import { buildModel, gradCheck, type CheckInput, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { buildModel, gradCheck, type CheckInput, type GradCheckOptions, checkCase, type GradCase } from './helpers/gradcheck.ts';
 
 const TOL = 1e-3;
 
-interface Case {
-  name: string;
-  opts: GradCheckOptions;
-  build: (b: GraphBuilder, g: Graph) => string[];
-}
-
-async function check(c: Case): Promise<number> {
-  const res = await gradCheck(c.opts, c.build);
-  if (!(res.relError < TOL)) console.error(c.name, res.relError, res.worst);
-  return res.relError;
-}
+type Case = GradCase;
+const check = (c: Case) => checkCase(c, TOL);
 
 function randomValues(n: number, seed: number): number[] {
   const rng = new Rng(seed);

@@ -9,7 +9,7 @@ import type { Graph } from '../src/onnx/ir.ts';
 import { dtypeCode } from '../src/onnx/proto.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
-import { gradCheck, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { gradCheck, type GradCheckOptions, checkCase, type GradCase } from './helpers/gradcheck.ts';
 
 const TOL = 1e-3;
 
@@ -24,17 +24,8 @@ function uniform(n: number, lo: number, hi: number, seed = 7): number[] {
   return Array.from({ length: n }, () => rng.uniform(lo, hi));
 }
 
-interface Case {
-  name: string;
-  opts: GradCheckOptions;
-  build: (b: GraphBuilder, g: Graph) => string[];
-}
-
-async function check(c: Case): Promise<number> {
-  const res = await gradCheck(c.opts, c.build);
-  if (!(res.relError < TOL)) console.error(c.name, res.relError, res.worst);
-  return res.relError;
-}
+type Case = GradCase;
+const check = (c: Case) => checkCase(c, TOL);
 
 const x234 = { name: 'x', shape: [2, 3, 4] };
 

@@ -13,7 +13,7 @@ import type { GraphBuilder } from '../src/onnx/builder.ts';
 import type { AttrValue, Graph } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
-import { buildModel, gradCheck, type CheckInput, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { buildModel, gradCheck, type CheckInput, type GradCheckOptions, checkCase, type GradCase } from './helpers/gradcheck.ts';
 import { expandLRN } from '../src/autodiff/rules/LRN.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { cloneModel } from '../src/onnx/ir.ts';
@@ -21,17 +21,8 @@ import { Session } from '../src/runtime/session.ts';
 
 const TOL = 1e-3;
 
-interface Case {
-  name: string;
-  opts: GradCheckOptions;
-  build: (b: GraphBuilder, g: Graph) => string[];
-}
-
-async function check(c: Case): Promise<number> {
-  const res = await gradCheck(c.opts, c.build);
-  if (!(res.relError < TOL)) console.error(c.name, res.relError, res.worst);
-  return res.relError;
-}
+type Case = GradCase;
+const check = (c: Case) => checkCase(c, TOL);
 
 function run(cases: Case[]) {
   for (const c of cases)

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { GraphBuilder } from '../src/onnx/builder.ts';
 import type { AttrValue, Graph } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
-import { buildModel, gradCheck, type GradCheckOptions } from './helpers/gradcheck.ts';
+import { buildModel, gradCheck, type GradCheckOptions, checkCase, type GradCase } from './helpers/gradcheck.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { compileFused, GRAD_PREFIX } from '../src/autodiff/compile.ts';
 import { Vjp } from '../src/autodiff/program.ts';
@@ -24,17 +24,8 @@ import { Rng } from '../src/util/rng.ts';
 
 const TOL = 1e-3;
 
-interface Case {
-  name: string;
-  opts: GradCheckOptions;
-  build: (b: GraphBuilder, g: Graph) => string[];
-}
-
-async function check(c: Case): Promise<number> {
-  const res = await gradCheck(c.opts, c.build);
-  if (!(res.relError < TOL)) console.error(c.name, res.relError, res.worst);
-  return res.relError;
-}
+type Case = GradCase;
+const check = (c: Case) => checkCase(c, TOL);
 
 const ints = (v: number[]): AttrValue => ({ ints: v });
 

@@ -141,3 +141,17 @@ function forwardOnly(m: Model, J: string): Model {
   model.graph.inputs = inputs;
   return model;
 }
+
+/** A named gradient check: the options and the nodes under test. */
+export interface GradCase {
+  name: string;
+  opts: GradCheckOptions;
+  build: (b: GraphBuilder, g: Graph) => string[];
+}
+
+/** Runs a case; prints the worst coordinate when the relative error reaches `tol`. */
+export async function checkCase(c: GradCase, tol: number): Promise<number> {
+  const res = await gradCheck(c.opts, c.build);
+  if (!(res.relError < tol)) console.error(c.name, res.relError, res.worst);
+  return res.relError;
+}
