@@ -2,6 +2,7 @@ import type { CommandModule } from './types.ts';
 import { formatSeconds } from '../progress.ts';
 import { trainClassifier, type TrainProgress } from '../../train/trainer.ts';
 import { CLASSIFIER_PRESETS } from '../../train/classifier-net.ts';
+import { generatorSubcommand } from './train-generator.ts';
 
 function progressPrinter(): (p: TrainProgress) => void {
   const tty = !!process.stderr.isTTY;
@@ -21,7 +22,7 @@ function progressPrinter(): (p: TrainProgress) => void {
 
 export const trainCommand: CommandModule = (y) =>
   y.command('train', 'train the embedded models on fviz’s own engine', (t) =>
-    t
+    generatorSubcommand(t)
       .command(
         'classifier',
         'train the GoogLeNet-style CIFAR classifier (checkpoints, --resume, test accuracy per epoch)',
@@ -89,5 +90,5 @@ export const trainCommand: CommandModule = (y) =>
           );
         },
       )
-      .demandCommand(1, 'name what to train: fviz train classifier'),
+      .demandCommand(1, 'name what to train: fviz train classifier or fviz train generator'),
   );

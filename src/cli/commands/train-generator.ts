@@ -1,0 +1,116 @@
+// `fviz train generator`: the DGN generator for a classifier's code layer (see src/train/generator-trainer.ts).
+import type { Argv } from 'yargs';
+import { formatSeconds } from '../progress.ts';
+import { GENERATOR_PRESETS } from '../../train/generator-net.ts';
+import { DISCRIMINATOR_PRESETS } from '../../train/discriminator-net.ts';
+import { DEFAULT_COMPARATOR, DEFAULT_DGN, DEFAULT_LOSS_WEIGHTS, trainGenerator, type GeneratorProgress } from '../../train/generator-trainer.ts';
+
+function progressPrinter(): (p: GeneratorProgress) => void {
+  const tty = !!process.stderr.isTTY;
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    const epochEnd = p.stepInEpoch === p.stepsPerEpoch;
+    if (!epochEnd && now - last < (tty ? 250 : 30_000)) return;
+    last = now;
+    const line =
+      `epoch ${p.epoch}/${p.epochs} step ${p.stepInEpoch}/${p.stepsPerEpoch} (${p.step}/${p.totalSteps}) | loss ${p.loss.toFixed(4)} ` +
+      `pix ${p.pixel.toFixed(4)} feat ${p.feature.toFixed(4)} adv ${p.adversarial.toFixed(3)} D ${p.discriminator.toFixed(3)} (upd ${(100 * p.dUpdates).toFixed(0)}%) | ` +
+      `lr ${p.lr.toPrecision(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${formatSeconds(p.etaSeconds)}`;
+    if (tty) process.stderr.write(`\r\x1b[K${line}${epochEnd ? '\n' : ''}`);
+    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  };
+}
+
+export function generatorSubcommand(t: Argv<any>): Argv<any> {
+  return t.command(
+    'generator',
+    'train a DGN generator for a classifier’s code layer (pixel + feature + adversarial loss; checkpoints, --resume)',
+    (c) =>
+      c
+        .option('classifier', { type: 'string', default: 'models/embedded/classifier.onnx', describe: 'the frozen classifier (.onnx with its card): encoder and comparator' })
+        .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder (with train/ and test/)" })
+        .option('out', { type: 'string', demandOption: true, describe: 'output folder: checkpoints, generator.onnx, its card, bounds and sheets' })
+        .option('arch', { type: 'string', default: 'cifar32', choices: Object.keys(GENERATOR_PRESETS), describe: 'generator preset' })
+        .option('discriminator', { type: 'string', default: 'cifar32', choices: Object.keys(DISCRIMINATOR_PRESETS), describe: 'discriminator preset' })
+        .option('comparator', { type: 'string', default: DEFAULT_COMPARATOR, describe: 'classifier tensor for the feature loss' })
+        .option('code-layer', { type: 'string', describe: "code layer (default: the classifier card's codeLayer)" })
+        .option('epochs', { type: 'number', default: 15 })
+        .option('batch', { type: 'number', default: 64 })
+        .option('lr', { type: 'number', default: 2e-4, describe: 'Adam learning rate of the generator' })
+        .option('lr-d', { type: 'number', describe: 'Adam learning rate of the discriminator (default: --lr)' })
+        .option('beta1', { type: 'number', default: 0.9 })
+        .option('schedule', { choices: ['cosine', 'constant'] as const, default: 'cosine' as const })
+        .option('w-pixel', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.pixel, describe: 'weight of the pixel loss (MSE, [0,1] images)' })
+        .option('w-feature', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.feature, describe: 'weight of the feature loss (relative squared error in the comparator)' })
+        .option('w-adv', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.adversarial, describe: 'weight of the adversarial loss' })
+        .option('d-pause', { type: 'number', default: 0.1, describe: 'skip D updates while loss_D / loss_adv is below this' })
+        .option('flip', { type: 'boolean', default: true, describe: 'random horizontal flips' })
+        .option('seed', { type: 'number', default: 1 })
+        .option('checkpoint-every', { type: 'number', default: 200, describe: 'steps between checkpoints (also at every epoch end)' })
+        .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/last.ckpt' })
+        .option('train-limit', { type: 'number', describe: 'train on this many images (evenly spread)' })
+        .option('test-limit', { type: 'number', describe: 'final reconstruction error on this many test images (default all)' })
+        .option('epoch-test-limit', { type: 'number', default: 500, describe: 'test images for the per-epoch reconstruction error' })
+        .option('bounds-limit', { type: 'number', describe: 'training images scanned for the code bounds (default all)' })
+        .option('dgn-steps', { type: 'number', default: DEFAULT_DGN.steps, describe: 'DGN-AM settings recorded in the card and checked at the end' })
+        .option('dgn-start-step', { type: 'number', default: DEFAULT_DGN.startStep })
+        .option('dgn-end-step', { type: 'number', default: DEFAULT_DGN.endStep })
+        .option('dgn-l2', { type: 'number', default: DEFAULT_DGN.l2 })
+        .option('dgn-check', { type: 'boolean', default: true, describe: 'run DGN-AM on every class logit at the end (--no-dgn-check skips)' })
+        .option('dgn-check-seeds', { type: 'number', default: 4 })
+        .option('encoder', { type: 'string', describe: "the card's encoder MODEL:TENSOR (default: embedded:fc6 for the embedded classifier)" })
+        .option('stop-at-step', { type: 'number', describe: 'stop after this global step (checkpointed)' }),
+    async (a) => {
+      const res = await trainGenerator({
+        classifier: a.classifier as string,
+        data: a.data as string,
+        out: a.out as string,
+        arch: a.arch as string,
+        discriminator: a.discriminator as string,
+        comparator: a.comparator as string,
+        codeLayer: a['code-layer'] as string | undefined,
+        epochs: a.epochs as number,
+        batchSize: a.batch as number,
+        lr: a.lr as number,
+        lrD: a['lr-d'] as number | undefined,
+        beta1: a.beta1 as number,
+        schedule: a.schedule as 'cosine' | 'constant',
+        weights: { pixel: a['w-pixel'] as number, feature: a['w-feature'] as number, adversarial: a['w-adv'] as number },
+        dPauseRatio: a['d-pause'] as number,
+        flip: a.flip as boolean,
+        seed: a.seed as number,
+        checkpointEvery: a['checkpoint-every'] as number,
+        resume: a.resume as boolean,
+        trainLimit: a['train-limit'] as number | undefined,
+        testLimit: a['test-limit'] as number | undefined,
+        epochTestLimit: a['epoch-test-limit'] as number,
+        boundsLimit: a['bounds-limit'] as number | undefined,
+        dgn: { steps: a['dgn-steps'] as number, startStep: a['dgn-start-step'] as number, endStep: a['dgn-end-step'] as number, l2: a['dgn-l2'] as number },
+        dgnCheck: a['dgn-check'] as boolean,
+        dgnCheckSeeds: a['dgn-check-seeds'] as number,
+        encoder: a.encoder as string | undefined,
+        stopAtStep: a['stop-at-step'] as number | undefined,
+        threads: a.threads as number | undefined,
+        command: `fviz ${process.argv.slice(2).join(' ')}`,
+        onStatus: (m) => process.stderr.write(`${m}\n`),
+        onProgress: progressPrinter(),
+        onEpoch: (e) =>
+          console.log(
+            `epoch ${e.epoch} done: loss ${e.loss.toFixed(4)} (pix ${e.pixel.toFixed(4)} feat ${e.feature.toFixed(4)} adv ${e.adversarial.toFixed(3)}) D ${e.discriminator.toFixed(3)} ` +
+              `acc real ${(100 * e.dAccReal).toFixed(0)}% fake ${(100 * e.dAccFake).toFixed(0)}% upd ${(100 * e.dUpdates).toFixed(0)}%` +
+              (e.test ? ` | test mse ${e.test.mse.toFixed(4)} feat ${e.test.feature.toFixed(4)} (${e.test.n} images)` : '') +
+              ` | ${e.imagesPerSecond.toFixed(1)} img/s | wall ${formatSeconds(e.wallSeconds)}`,
+          ),
+      });
+      const m = res.meta;
+      if (res.interrupted) console.log(`stopped at step ${m.step}; continue with --resume (checkpoint ${res.files.last})`);
+      else {
+        const r = res.reconstruction;
+        console.log(`done: ${m.history.length} epochs; generator ${res.files.model}, card ${res.files.card}`);
+        if (r) console.log(`test reconstruction (${r.n} images): mse ${r.mse.toFixed(5)}, feature loss ${r.feature.toFixed(4)}; sheet ${res.files.sheet}`);
+        if (res.files.dgnSheet) console.log(`DGN-AM class check: ${res.files.dgnSheet}`);
+      }
+    },
+  );
+}
