@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphBuilder } from '../src/onnx/builder.ts';
 import { tensor } from '../src/onnx/tensor.ts';
-import { gradCheck, type CheckInput } from './helpers/gradcheck.ts';
+import { prepareModel } from '../src/onnx/prepare.ts';
+import { compileFused } from '../src/autodiff/compile.ts';
+import { buildModel, gradCheck, type CheckInput } from './helpers/gradcheck.ts';
 
 const TOL = 1e-3;
 const ints = (b: GraphBuilder, v: number[]) => b.constant(tensor('int64', [v.length], v));
@@ -94,6 +96,25 @@ describe('Gather', () => {
       (b) => [b.op('Gather', ['d', 'i'], { axis: { i: 1 } })],
       ['d'],
     ));
+  // Constant indices naming no position twice: the gradient is a Gather (no scatter).
+  it('axis 1, a permutation with a negative index', () =>
+    expectGrad([data], (b) => [b.op('Gather', ['d', idx(b, [5], [4, 0, -2, 1, 2])], { axis: { i: 1 } })]));
+  it('axis 2, channel reversal (RGB <-> BGR)', () =>
+    expectGrad([data], (b) => [b.op('Gather', ['d', idx(b, [3], [2, 1, 0])], { axis: { i: 2 } })]));
+  it('axis 0, distinct 2-D indices leaving rows unread (they get zeros)', async () => {
+    const res = await expectGrad([data], (b) => [b.op('Gather', ['d', idx(b, [1, 2], [3, -4])], { axis: { i: 0 } })]);
+    const g = res.gradients.get('d')!;
+    for (const row of [1, 2]) for (let k = 0; k < 15; k++) expect(g[row * 15 + k]).toBe(0);
+  });
+  it('constant distinct indices compile to a Gather, repeated ones to a scatter', () => {
+    const opsOf = (values: number[]) => {
+      const model = prepareModel(buildModel('float64', [data], (b) => [b.op('Gather', ['d', idx(b, [values.length], values)], { axis: { i: 1 } })]));
+      const prog = compileFused(model, { outputs: [model.graph.outputs[0]!.name], wrt: ['d'], seedOnes: true });
+      return prog.model.graph.nodes.map((n) => n.opType);
+    };
+    expect(opsOf([1, 0, 3])).not.toContain('ScatterElements');
+    expect(opsOf([1, 0, 1])).toContain('ScatterElements');
+  });
   it('GatherElements with repeats and a negative index', () =>
     expectGrad([{ name: 'd', shape: [3, 4] }], (b) => [
       b.op('GatherElements', ['d', idx(b, [3, 2], [0, 0, 3, -1, 1, 2])], { axis: { i: 1 } }),
