@@ -44,6 +44,8 @@ const unaryCases: Case[] = [
   unaryCase('Relu', { transform: awayFromZero() }),
   unaryCase('LeakyRelu', { ...f32, transform: awayFromZero() }),
   unaryCase('LeakyRelu', { ...f32, transform: awayFromZero() }, { alpha: { f: 0.3 } }),
+  // A negative slope makes y > 0 for x < 0: the mask must then read x, not y.
+  unaryCase('LeakyRelu', { ...f32, transform: awayFromZero() }, { alpha: { f: -0.5 } }),
   unaryCase('Elu', { ...f32, transform: awayFromZero() }),
   unaryCase('Elu', { ...f32, transform: awayFromZero() }, { alpha: { f: 0.5 } }),
   unaryCase('Selu', { ...f32, transform: awayFromZero() }),

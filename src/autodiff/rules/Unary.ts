@@ -26,9 +26,11 @@ export const Neg: GradRule = (node, ctx) => {
 /** Ops that are piecewise constant: their gradient is zero almost everywhere, so nothing flows back. */
 export const ZeroGradient: GradRule = () => {};
 
-export const LeakyRelu = unary((ctx, x, _y, node) =>
-  wherePositive(ctx, x, ctx.scalar(1, x), ctx.scalar(getFloat(node, 'alpha', 0.01), x)),
-);
+/** y = x (x > 0), alpha x otherwise. With alpha >= 0, y > 0 exactly when x > 0: the mask reads y (see Relu). */
+export const LeakyRelu = unary((ctx, x, y, node) => {
+  const alpha = getFloat(node, 'alpha', 0.01);
+  return wherePositive(ctx, alpha >= 0 ? y : x, ctx.scalar(1, x), ctx.scalar(alpha, x));
+});
 
 /** y = x (x > 0), alpha (e^x - 1) otherwise; there y' = y + alpha. */
 export const Elu = unary((ctx, x, y, node) =>
