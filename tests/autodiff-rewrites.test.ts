@@ -8,7 +8,9 @@ import { cloneModel, sizeOf } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { Session } from '../src/runtime/session.ts';
+import { compileFused } from '../src/autodiff/compile.ts';
 import { convTransposeAsConv } from '../src/autodiff/rewrites/convTransposeAsConv.ts';
+import { reluAfterConcat } from '../src/autodiff/rewrites/reluAfterConcat.ts';
 import { Rng } from '../src/util/rng.ts';
 import { buildModel, checkCase, type CheckInput } from './helpers/gradcheck.ts';
 
@@ -112,5 +114,50 @@ describe('convTransposeAsConv', () => {
       expect(convTransposeAsConv(model.graph, keep)).toBe(0);
       expect(model.graph.nodes.map((n) => n.opType)).toContain('ConvTranspose');
     }
+  });
+});
+
+describe('reluAfterConcat', () => {
+  const inputs = [
+    { name: 'a', shape: [2, 3, 4, 4] },
+    { name: 'b', shape: [2, 5, 4, 4] },
+  ];
+  /** Concat(Relu(a), Relu(Conv(b)), Relu(a')) then a consumer; `extraUse` also reads one Relu output elsewhere. */
+  const build = (extraUse: boolean) => (b: GraphBuilder) => {
+    const w = b.constant(tensor('float32', [4, 5, 3, 3], randomValues(180, 5)), 'W');
+    const ra = b.op('Relu', ['a']);
+    const rc = b.op('Relu', [b.op('Conv', ['b', w], { pads: ints([1, 1, 1, 1]) })]);
+    const ra2 = b.op('Relu', [b.op('Neg', ['a'])]);
+    const cat = b.op('Concat', [ra, rc, ra2], { axis: { i: 1 } });
+    const out = b.op('Mul', [cat, cat]);
+    return extraUse ? [out, b.op('Neg', [rc])] : [out];
+  };
+
+  it('moves the Relus after the Concat: same outputs, gradient matching finite differences', async () => {
+    const model = prepareModel(buildModel('float32', inputs, build(false)));
+    const rewritten = cloneModel(model);
+    expect(reluAfterConcat(rewritten.graph)).toBe(1);
+    const ops = rewritten.graph.nodes.map((n) => n.opType);
+    expect(ops.filter((o) => o === 'Relu')).toHaveLength(1);
+    expect(ops.indexOf('Relu')).toBe(ops.indexOf('Concat') + 1);
+    expect(await outputsDiffer(model, rewritten, randomFeeds(inputs, 4))).toBe(0);
+    // Inputs kept away from the kink at 0, so that central differences see one side of it.
+    const away = (v: number) => (v >= 0 ? v + 0.2 : v - 0.2);
+    const err = await checkCase({ name: 'concat of relus', opts: { dtype: 'float32', eps: 1e-2, inputs, transform: away }, build: build(false) }, 1e-3);
+    expect(err).toBeLessThan(1e-3);
+  });
+
+  it('leaves a Concat alone when a Relu output is asked for as an output of the program', () => {
+    const model = prepareModel(buildModel('float32', inputs, build(false)));
+    const relu = model.graph.nodes.find((n) => n.opType === 'Relu')!.outputs[0]!;
+    const prog = compileFused(model, { outputs: [model.graph.outputs[0]!.name], wrt: ['a'], seedOnes: true, extraOutputs: [relu] });
+    expect(prog.model.graph.outputs.map((o) => o.name)).toContain(relu);
+    expect(prog.model.graph.nodes.filter((n) => n.opType === 'Relu')).toHaveLength(3);
+  });
+
+  it('leaves a Concat alone when one of its Relu outputs is read elsewhere', () => {
+    const model = prepareModel(buildModel('float32', inputs, build(true)));
+    expect(reluAfterConcat(model.graph)).toBe(0);
+    expect(model.graph.nodes.filter((n) => n.opType === 'Relu')).toHaveLength(3);
   });
 });

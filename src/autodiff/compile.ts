@@ -9,12 +9,16 @@ import { tensor } from '../onnx/tensor.ts';
 import { appendBackward } from './backward.ts';
 import { expandLRN } from './rules/LRN.ts';
 import { convTransposeAsConv } from './rewrites/convTransposeAsConv.ts';
+import { reluAfterConcat } from './rewrites/reluAfterConcat.ts';
 
 export const GRAD_PREFIX = 'grad:';
 
 export interface GraphRewrite {
   name: string;
-  /** Rewrites the graph in place into an equal function that onnxruntime runs faster; `keep`: the wrt values. */
+  /**
+   * Rewrites the graph in place into an equal function that onnxruntime runs faster. `keep`: values that
+   * must stay as they are (the wrt values, the outputs and extra outputs asked for).
+   */
   apply(g: Graph, keep: ReadonlySet<string>): void;
 }
 
@@ -23,6 +27,7 @@ export const GRAPH_REWRITES: GraphRewrite[] = [
   // LRN as a banded 1x1 Conv and powers: ~7x faster than onnxruntime's LRN kernel, same values.
   { name: 'expandLRN', apply: (g) => expandLRN(g) },
   { name: 'convTransposeAsConv', apply: (g, keep) => convTransposeAsConv(g, keep) },
+  { name: 'reluAfterConcat', apply: (g, keep) => reluAfterConcat(g, keep) },
 ];
 
 export interface GradientSpec {
@@ -100,7 +105,7 @@ function valueInfo(g: Graph, name: string): ValueInfo {
 function buildGradientGraph(model: Model, spec: GradientSpec) {
   const m = cloneModel(model);
   const g = m.graph;
-  const keep = new Set(spec.wrt);
+  const keep = new Set([...spec.wrt, ...spec.outputs, ...(spec.extraOutputs ?? [])]);
   for (const rewrite of GRAPH_REWRITES) rewrite.apply(g, keep);
   const forwardNames = new Set(g.nodes.map((n) => n.name));
   checkNames(g, spec.outputs, 'output to differentiate');
