@@ -15,6 +15,7 @@ import { tensor } from '../src/onnx/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
 import { buildModel, gradCheck, type CheckInput, type GradCheckOptions, checkCase, type GradCase } from './helpers/gradcheck.ts';
 import { expandLRN } from '../src/autodiff/rules/LRN.ts';
+import { compileFused } from '../src/autodiff/compile.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { cloneModel } from '../src/onnx/ir.ts';
 import { Session } from '../src/runtime/session.ts';
@@ -140,6 +141,14 @@ describe('expandLRN', () => {
       };
       const [a, e] = [await run(model), await run(expanded)];
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - e[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(a[i]!)));
+    });
+    it(`the compiled program takes the LRN's direct gradient from the expansion's values (beta ${beta})`, () => {
+      const model = prepareModel(buildModel('float32', [{ name: 'x', shape }], (b) => [b.op('LRN', ['x'], attrs)]));
+      const prog = compileFused(model, { outputs: [model.graph.outputs[0]!.name], wrt: ['x'], seedOnes: true });
+      const ops = prog.model.graph.nodes.map((n) => n.opType);
+      // After the seed: g p - x * BandConv(g y / d), then the output's Identity (the chain of the Mul,
+      // power, Conv and square rules would take 8 to 16 nodes).
+      expect(ops.slice(ops.indexOf('Expand') + 1)).toEqual(['Mul', 'Mul', 'Div', 'Conv', 'Mul', 'Sub', 'Identity']);
     });
     it(`has the gradient of LRN (beta ${beta})`, async () => {
       const c: Case = {

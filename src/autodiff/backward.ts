@@ -5,6 +5,7 @@ import type { Graph, Node } from '../onnx/ir.ts';
 import { isFloat } from '../onnx/tensor.ts';
 import { GradContext } from './context.ts';
 import { rules, supportedOps } from './rules/index.ts';
+import { overriddenRule } from './overrides.ts';
 
 export interface BackwardRequest {
   /** Forward output -> name of a value (constant or graph input) holding its upstream gradient. */
@@ -65,11 +66,12 @@ export function appendBackward(graph: Graph, req: BackwardRequest): Map<string, 
   const onPath = forward.filter(
     (n) => n.outputs.some((o) => o && reach.has(o) && active.has(o)) && n.inputs.some((i) => i && active.has(i)),
   );
-  for (const n of onPath) if (n.domain !== '' || !rules[n.opType]) throw missingRuleError(n, opset);
+  const ruleOf = (n: Node) => overriddenRule(n) ?? (n.domain === '' ? rules[n.opType] : undefined);
+  for (const n of onPath) if (!ruleOf(n)) throw missingRuleError(n, opset);
   for (let k = onPath.length - 1; k >= 0; k--) {
     const n = onPath[k]!;
     if (!n.outputs.some((o) => o && ctx.grad(o) !== undefined)) continue;
-    rules[n.opType]!(n, ctx);
+    ruleOf(n)!(n, ctx);
   }
   const result = new Map<string, string>();
   for (const w of req.wrt) {
