@@ -11,6 +11,7 @@ import { Session } from '../src/runtime/session.ts';
 import { compileFused } from '../src/autodiff/compile.ts';
 import { convTransposeAsConv } from '../src/autodiff/rewrites/convTransposeAsConv.ts';
 import { reluAfterConcat } from '../src/autodiff/rewrites/reluAfterConcat.ts';
+import { GRAPH_REWRITES } from '../src/autodiff/compile.ts';
 import { Rng } from '../src/util/rng.ts';
 import { buildModel, checkCase, type CheckInput } from './helpers/gradcheck.ts';
 
@@ -159,5 +160,51 @@ describe('reluAfterConcat', () => {
     const model = prepareModel(buildModel('float32', inputs, build(true)));
     expect(reluAfterConcat(model.graph)).toBe(0);
     expect(model.graph.nodes.filter((n) => n.opType === 'Relu')).toHaveLength(3);
+  });
+});
+
+describe('scatterIntoSum', () => {
+  // x read by an overlapping max pool and by two other ops: three gradient contributions, one of them a
+  // scatter into zeros.
+  const inputs = [{ name: 'x', shape: [1, 3, 6, 6] }];
+  const build = (b: GraphBuilder) => {
+    const pool = b.op('MaxPool', ['x'], { kernel_shape: ints([3, 3]), strides: ints([1, 1]), pads: ints([1, 1, 1, 1]) });
+    const sq = b.op('Mul', ['x', 'x']);
+    return [b.op('Sum', [pool, sq, b.op('Neg', ['x'])])];
+  };
+
+  it('scatters the pool gradient into the sum of the other contributions; finite differences agree', async () => {
+    const model = prepareModel(buildModel('float32', inputs, build));
+    const prog = compileFused(model, { outputs: [model.graph.outputs[0]!.name], wrt: ['x'], seedOnes: true });
+    const g = prog.model.graph;
+    const scatter = g.nodes.find((n) => n.opType === 'ScatterElements')!;
+    const dataFrom = g.nodes.find((n) => n.outputs.includes(scatter.inputs[0]!))!;
+    expect(dataFrom.opType).toBe('Reshape');
+    expect(g.nodes.find((n) => n.outputs.includes(dataFrom.inputs[0]!))!.opType).toBe('Sum');
+    expect(g.nodes.filter((n) => n.opType === 'Expand').every((n) => !n.outputs.includes(scatter.inputs[0]!))).toBe(true);
+    // Distinct values (no ties in the windows) away from the pool's decision boundaries.
+    const values = Array.from({ length: 108 }, (_, i) => ((i * 37) % 108) / 10 - 5);
+    const err = await checkCase({ name: 'pool + others', opts: { dtype: 'float32', eps: 1e-2, inputs: [{ ...inputs[0]!, values }] }, build }, 1e-3);
+    expect(err).toBeLessThan(1e-3);
+  });
+
+  it('gives the gradient the program has without it', async () => {
+    const model = prepareModel(buildModel('float32', inputs, build));
+    const spec = { outputs: [model.graph.outputs[0]!.name], wrt: ['x'], seedOnes: true };
+    const withFold = compileFused(model, spec);
+    const saved = [...GRAPH_REWRITES];
+    GRAPH_REWRITES.splice(0, GRAPH_REWRITES.length, ...saved.filter((r) => r.name !== 'scatterIntoSum'));
+    let without;
+    try {
+      without = compileFused(model, spec);
+    } finally {
+      GRAPH_REWRITES.splice(0, GRAPH_REWRITES.length, ...saved);
+    }
+    const scatterData = (m: Model) => {
+      const sc = m.graph.nodes.find((n) => n.opType === 'ScatterElements')!;
+      return m.graph.nodes.find((n) => n.outputs.includes(sc.inputs[0]!))!.opType;
+    };
+    expect([scatterData(without.model), scatterData(withFold.model)]).toEqual(['Expand', 'Reshape']);
+    expect(await outputsDiffer(without.model, withFold.model, randomFeeds(inputs, 5))).toBeLessThan(1e-6);
   });
 });
