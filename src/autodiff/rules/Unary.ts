@@ -26,9 +26,14 @@ export const Neg: GradRule = (node, ctx) => {
 /** Ops that are piecewise constant: their gradient is zero almost everywhere, so nothing flows back. */
 export const ZeroGradient: GradRule = () => {};
 
-/** y = x (x > 0), alpha x otherwise. With alpha >= 0, y > 0 exactly when x > 0: the mask reads y (see Relu). */
+/**
+ * y = x (x > 0), alpha x otherwise. With alpha >= 0, y > 0 exactly when x > 0: the mask reads y (see Relu).
+ * With 0 <= alpha <= 1 the slope is Max(Cast(y > 0), alpha), exactly 1 or alpha: onnxruntime's Where with
+ * broadcast scalars runs single-threaded, Cast and Max do not.
+ */
 export const LeakyRelu = unary((ctx, x, y, node) => {
   const alpha = getFloat(node, 'alpha', 0.01);
+  if (alpha >= 0 && alpha <= 1) return ctx.emit('Max', [ctx.castLike(ctx.emit('Greater', [y, ctx.scalar(0, y)]), y), ctx.scalar(alpha, y)]);
   return wherePositive(ctx, alpha >= 0 ? y : x, ctx.scalar(1, x), ctx.scalar(alpha, x));
 });
 
