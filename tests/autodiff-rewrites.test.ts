@@ -11,7 +11,8 @@ import { Session } from '../src/runtime/session.ts';
 import { compileFused } from '../src/autodiff/compile.ts';
 import { convTransposeAsConv } from '../src/autodiff/rewrites/convTransposeAsConv.ts';
 import { reluAfterConcat } from '../src/autodiff/rewrites/reluAfterConcat.ts';
-import { GRAPH_REWRITES } from '../src/autodiff/compile.ts';
+import { compileSplit, GRAPH_REWRITES } from '../src/autodiff/compile.ts';
+import { subPixelConvTranspose } from '../src/autodiff/rewrites/subPixelConvTranspose.ts';
 import { Rng } from '../src/util/rng.ts';
 import { buildModel, checkCase, type CheckInput } from './helpers/gradcheck.ts';
 
@@ -206,5 +207,75 @@ describe('scatterIntoSum', () => {
     };
     expect([scatterData(without.model), scatterData(withFold.model)]).toEqual(['Expand', 'Reshape']);
     expect(await outputsDiffer(without.model, withFold.model, randomFeeds(inputs, 5))).toBeLessThan(1e-6);
+  });
+});
+
+describe('subPixelConvTranspose', () => {
+  const strided: [string, TransposeSpec][] = [
+    ['4x4 stride 2 pad 1 (the DGN deconvolutions), bias', { x: [2, 5, 4, 5], w: [5, 16, 4, 4], bias: true, attrs: { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) } }],
+    ['3x3 stride 2, output_padding (cropped phases)', { x: [1, 4, 4, 3], w: [4, 16, 3, 3], attrs: { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]), output_padding: ints([1, 0]) } }],
+    ['5x4 stride 3, asymmetric pads', { x: [1, 3, 3, 4], w: [3, 17, 5, 4], bias: true, attrs: { strides: ints([3, 3]), pads: ints([2, 0, 1, 2]) } }],
+    ['output_shape', { x: [1, 2, 3, 3], w: [2, 16, 3, 3], attrs: { strides: ints([2, 2]), output_shape: ints([6, 7]) } }],
+    ['SAME_UPPER', { x: [1, 2, 3, 4], w: [2, 16, 4, 3], attrs: { strides: ints([2, 2]), auto_pad: { s: 'SAME_UPPER' } } }],
+  ];
+  for (const [label, spec] of strided)
+    it(`${label}: phase Convs + DepthToSpace with the same outputs, gradient matching finite differences`, async () => {
+      const { model, inputs } = convTransposeModel(spec, 3);
+      const rewritten = cloneModel(model);
+      expect(subPixelConvTranspose(rewritten.graph)).toBe(1);
+      const ops = rewritten.graph.nodes.map((n) => n.opType);
+      expect(ops).not.toContain('ConvTranspose');
+      expect(ops).toContain('DepthToSpace');
+      expect(await outputsDiffer(model, rewritten, randomFeeds(inputs, 6))).toBeLessThan(1e-5);
+      const err = await checkCase(
+        {
+          name: label,
+          opts: { dtype: 'float32', eps: 1, inputs, wrt: ['x'] },
+          build: (b) => [b.op('ConvTranspose', ['x', b.constant(tensor('float32', spec.w, randomValues(sizeOf(spec.w), 3)), 'W')], spec.attrs)],
+        },
+        1e-3,
+      );
+      expect(err).toBeLessThan(1e-3);
+    });
+
+  it('keeps few output channels, groups, dilations, stride 1 and differentiated weights', () => {
+    const base = { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) };
+    const cases: [TransposeSpec, Set<string>][] = [
+      [{ x: [1, 4, 4, 4], w: [4, 3, 4, 4], attrs: base }, new Set()],
+      [{ x: [1, 4, 4, 4], w: [4, 8, 4, 4], attrs: { ...base, group: { i: 2 } } }, new Set()],
+      [{ x: [1, 4, 4, 4], w: [4, 16, 3, 3], attrs: { ...base, dilations: ints([2, 2]) } }, new Set()],
+      [{ x: [1, 4, 4, 4], w: [4, 16, 3, 3], attrs: { pads: ints([1, 1, 1, 1]) } }, new Set()],
+      [{ x: [1, 4, 4, 4], w: [4, 16, 4, 4], attrs: base }, new Set(['W'])],
+    ];
+    for (const [spec, keep] of cases) {
+      const { model } = convTransposeModel(spec, 1);
+      expect(subPixelConvTranspose(model.graph, keep)).toBe(0);
+    }
+  });
+
+  it('split programs: the phase Convs run in the forward, the backward still takes the strided Conv', async () => {
+    const spec = strided[0]![1];
+    const { model } = convTransposeModel(spec, 3);
+    const y = model.graph.outputs[0]!.name;
+    const split = compileSplit(model, { outputs: [y], wrt: ['x'] });
+    expect(split.forward.graph.nodes.map((n) => n.opType)).toContain('DepthToSpace');
+    expect(split.backward.graph.nodes.map((n) => n.opType)).not.toContain('DepthToSpace');
+    const fused = compileFused(model, { outputs: [y], wrt: ['x'] });
+    const feeds = randomFeeds([{ name: 'x', shape: spec.x }], 8);
+    const shape = model.graph.valueTypes.get(y)!.shape as number[];
+    const upstream = tensor('float32', shape, randomValues(sizeOf(shape), 9));
+    const [fs, bs, us] = await Promise.all([Session.create(split.forward), Session.create(split.backward), Session.create(fused.model)]);
+    try {
+      const f = await fs.run(feeds);
+      const state: Record<string, TensorData> = {};
+      for (const k of split.saved) state[k] = f[k] ?? feeds[k]!;
+      const g1 = (await bs.run({ ...state, [`grad:${y}`]: upstream }))['grad:x']!.data as Float32Array;
+      const g2 = (await us.run({ ...feeds, [`grad:${y}`]: upstream }))['grad:x']!.data as Float32Array;
+      let d = 0;
+      for (let i = 0; i < g1.length; i++) d = Math.max(d, Math.abs(g1[i]! - g2[i]!));
+      expect(d).toBeLessThan(1e-4);
+    } finally {
+      await Promise.all([fs.release(), bs.release(), us.release()]);
+    }
   });
 });

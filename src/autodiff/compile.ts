@@ -11,6 +11,7 @@ import { expandLRN } from './rules/LRN.ts';
 import { convTransposeAsConv } from './rewrites/convTransposeAsConv.ts';
 import { reluAfterConcat } from './rewrites/reluAfterConcat.ts';
 import { scatterIntoSum } from './rewrites/scatterIntoSum.ts';
+import { subPixelConvTranspose } from './rewrites/subPixelConvTranspose.ts';
 
 export const GRAD_PREFIX = 'grad:';
 
@@ -20,9 +21,10 @@ export interface GraphRewrite {
   stage?: 'forward' | 'gradient';
   /**
    * Rewrites the graph in place into an equal function that onnxruntime runs faster. `keep`: values that
-   * must stay as they are (the wrt values, the outputs and extra outputs asked for).
+   * must stay as they are (the wrt values, the outputs and extra outputs asked for). At the gradient
+   * stage, `forward` holds the names of the forward nodes: nodes that replace forward nodes join it.
    */
-  apply(g: Graph, keep: ReadonlySet<string>): void;
+  apply(g: Graph, keep: ReadonlySet<string>, forward: Set<string>): void;
 }
 
 /**
@@ -35,6 +37,8 @@ export const GRAPH_REWRITES: GraphRewrite[] = [
   { name: 'convTransposeAsConv', apply: (g, keep) => convTransposeAsConv(g, keep) },
   { name: 'reluAfterConcat', apply: (g, keep) => reluAfterConcat(g, keep) },
   { name: 'scatterIntoSum', stage: 'gradient', apply: (g) => scatterIntoSum(g) },
+  // After the backward walk: only the forward node changes; the gradient stays the strided Conv.
+  { name: 'subPixelConvTranspose', stage: 'gradient', apply: (g, keep, forward) => subPixelConvTranspose(g, keep, forward) },
 ];
 
 export interface GradientSpec {
@@ -113,7 +117,7 @@ function buildGradientGraph(model: Model, spec: GradientSpec) {
   const m = cloneModel(model);
   const g = m.graph;
   const keep = new Set([...spec.wrt, ...spec.outputs, ...(spec.extraOutputs ?? [])]);
-  for (const rewrite of GRAPH_REWRITES) if ((rewrite.stage ?? 'forward') === 'forward') rewrite.apply(g, keep);
+  for (const rewrite of GRAPH_REWRITES) if ((rewrite.stage ?? 'forward') === 'forward') rewrite.apply(g, keep, new Set());
   const forwardNames = new Set(g.nodes.map((n) => n.name));
   checkNames(g, spec.outputs, 'output to differentiate');
   checkNames(g, spec.wrt, 'value to differentiate with respect to');
@@ -143,7 +147,7 @@ function buildGradientGraph(model: Model, spec: GradientSpec) {
   }
   g.inputs.push(...gradInputs);
   const grads = appendBackward(g, { seeds, wrt: spec.wrt, opset: defaultOpset(model) });
-  for (const rewrite of GRAPH_REWRITES) if (rewrite.stage === 'gradient') rewrite.apply(g, keep);
+  for (const rewrite of GRAPH_REWRITES) if (rewrite.stage === 'gradient') rewrite.apply(g, keep, forwardNames);
   const gradNames = new Map<string, string>();
   const outputs: ValueInfo[] = [];
   const seen = new Set<string>();
