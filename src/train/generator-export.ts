@@ -3,11 +3,12 @@
 // inverts, reconstruction error, training facts), and when the run is finished: the test-split
 // reconstruction error, reconstructions.png (test images beside G(E(x))) and the DGN-AM class check
 // (dgn-classes.png, its numbers in the card).
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { ImageSet } from '../dataset/image-set.ts';
 import { evenIndices } from '../dataset/image-set.ts';
 import type { DgnSettings, GeneratorCard } from '../generator/card.ts';
 import { EMBEDDED_DIR } from '../models/registry.ts';
+import { repoRoot } from '../shared-path.ts';
 import { saveModel, writeAtomic } from '../onnx/proto.ts';
 import { nchw, type Nchw } from '../regularizers/nchw.ts';
 import { renderSheet, writeSheet, type SheetRow } from '../render/sheet.ts';
@@ -43,6 +44,8 @@ export interface ExportOptions {
   testLimit?: number;
   dgnCheck?: boolean;
   dgnCheckSeeds?: number;
+  /** Start step sizes to try in the DGN-AM check; the best goes into the card's dgn settings. */
+  dgnStartSteps?: number[];
   onStatus?: (msg: string) => void;
 }
 
@@ -62,6 +65,12 @@ export function defaultEncoder(cls: FrozenClassifier): string {
 }
 
 const round = (v: number, digits = 5) => Number(v.toPrecision(digits));
+
+/** A path inside the repository as repo-relative (cards travel with the checkout), else absolute. */
+function repoPath(p: string): string {
+  const r = relative(repoRoot, resolve(p));
+  return r.startsWith('..') || isAbsolute(r) ? resolve(p) : r;
+}
 
 /** Two test images per class (the first ones of each), for the reconstruction sheet. */
 function sheetIndices(set: ImageSet, perClass: number): number[][] {
@@ -128,7 +137,7 @@ export async function exportGenerator(f: ExportFacts, gw: Map<string, Float32Arr
     dgn: f.dgn,
     encoder: f.encoder ?? defaultEncoder(f.cls),
     classifier: {
-      model: f.cls.path,
+      model: repoPath(f.cls.path),
       sha256: f.classifierSha,
       codeLayer: f.cls.codeLayer,
       comparator: f.cls.comparator,
@@ -172,16 +181,30 @@ export async function exportGenerator(f: ExportFacts, gw: Map<string, Float32Arr
   const writeCard = () => writeAtomic(cardPath, `${JSON.stringify(card, null, 2)}\n`);
   writeCard();
   if (o.final && o.dgnCheck) {
-    status(`DGN-AM check: every class logit, ${o.dgnCheckSeeds ?? 4} random codes each, ${f.dgn.steps} steps`);
-    const check = await dgnClassCheck({
-      classifier: f.cls.path,
-      generator: modelPath,
-      settings: f.dgn,
-      seeds: o.dgnCheckSeeds ?? 4,
-      threads: o.threads,
-      onClass: (c) => status(`  ${c.label}: ${c.hits}/${c.n} in the target class (mean p ${c.meanProb.toFixed(3)})`),
-    });
+    // Nguyen's settings assume fc6 codes of ImageNet scale; try each start step of the grid and recommend
+    // the one whose images the classifier puts in the target class most often (then: highest mean p).
+    const startSteps = o.dgnStartSteps?.length ? o.dgnStartSteps : [f.dgn.startStep];
+    const seeds = o.dgnCheckSeeds ?? 4;
+    let best: DgnCheckResult | undefined;
+    const grid: { startStep: number; hits: number; meanProb: number }[] = [];
+    const meanProb = (c: DgnCheckResult) => c.classes.reduce((a, k) => a + k.meanProb, 0) / Math.max(1, c.classes.length);
+    for (const startStep of startSteps) {
+      const settings = { ...f.dgn, startStep };
+      status(`DGN-AM check: every class logit, ${seeds} random codes each, ${settings.steps} steps from step size ${startStep}`);
+      const check = await dgnClassCheck({
+        classifier: f.cls.path,
+        generator: modelPath,
+        settings,
+        seeds,
+        threads: o.threads,
+        onClass: (c) => status(`  ${c.label}: ${c.hits}/${c.n} in the target class (mean p ${c.meanProb.toFixed(3)})`),
+      });
+      grid.push({ startStep, hits: check.hits, meanProb: round(meanProb(check), 4) });
+      if (!best || check.hits > best.hits || (check.hits === best.hits && meanProb(check) > meanProb(best))) best = check;
+    }
+    const check = best!;
     files.dgnCheck = check;
+    card.dgn = check.settings;
     card['dgnCheck'] = {
       settings: check.settings,
       init: check.init,
@@ -191,6 +214,7 @@ export async function exportGenerator(f: ExportFacts, gw: Map<string, Float32Arr
       rate: round(check.hits / check.n, 4),
       msPerStep: round(check.msPerStep, 3),
       classes: check.classes.map((c) => ({ class: c.label, hits: c.hits, meanProb: round(c.meanProb, 4), logitStart: round(c.logitStart, 4), logitEnd: round(c.logitEnd, 4) })),
+      ...(grid.length > 1 ? { startStepGrid: grid } : {}),
     };
     writeCard();
     files.dgnSheet = join(f.out, 'dgn-classes.png');
@@ -198,9 +222,10 @@ export async function exportGenerator(f: ExportFacts, gw: Map<string, Float32Arr
       label: `seed ${s}`,
       cells: check.images.map((im) => ({ image: im, index: s })),
     }));
+    const st = check.settings;
     await writeSheet(
       files.dgnSheet,
-      renderSheet({ rows, columns: check.classes.map((c) => `${c.label} ${c.hits}/${c.n}`), title: `DGN-AM on each class logit (${f.dgn.steps} steps, step ${f.dgn.startStep} -> ${f.dgn.endStep}, L2 ${f.dgn.l2})`, tile: 96 }),
+      renderSheet({ rows, columns: check.classes.map((c) => `${c.label} ${c.hits}/${c.n}`), title: `DGN-AM on each class logit (${st.steps} steps, step ${st.startStep} -> ${st.endStep}, L2 ${st.l2})`, tile: 96 }),
     );
   }
   return files;

@@ -69,6 +69,8 @@ export interface TrainGeneratorOptions {
   /** Run the DGN-AM class check after training (default true); its seeds per class. */
   dgnCheck?: boolean;
   dgnCheckSeeds?: number;
+  /** Start step sizes to try in the check (the best is recommended in the card); default: dgn.startStep only. */
+  dgnStartSteps?: number[];
   /** The card's encoder ('MODEL:TENSOR'); default 'embedded:<code>' for the embedded classifier, else '<path>:<code>'. */
   encoder?: string;
   stopAtStep?: number;
@@ -201,6 +203,7 @@ function means(s: GeneratorTrainMeta['sums']): LossMeans {
 
 export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGeneratorResult> {
   const opt = resolveOptions(o);
+  if (o.dgnStartSteps?.some((v) => !(v > 0))) throw new FvizError(`--dgn-start-steps must be positive numbers, got ${o.dgnStartSteps.join(',')}`);
   const genCfg = resolveGeneratorConfig(o.arch);
   const discCfg = resolveDiscriminatorConfig(o.discriminator);
   const out = resolve(o.out);
@@ -424,6 +427,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       testLimit: o.testLimit,
       dgnCheck: o.dgnCheck ?? true,
       dgnCheckSeeds: o.dgnCheckSeeds,
+      dgnStartSteps: o.dgnStartSteps,
       onStatus: status,
     });
     Object.assign(files, ex);

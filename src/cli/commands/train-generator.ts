@@ -59,6 +59,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         .option('dgn-l2', { type: 'number', default: DEFAULT_DGN.l2 })
         .option('dgn-check', { type: 'boolean', default: true, describe: 'run DGN-AM on every class logit at the end (--no-dgn-check skips)' })
         .option('dgn-check-seeds', { type: 'number', default: 4 })
+        .option('dgn-start-steps', { type: 'string', describe: 'comma-separated start step sizes to try in the check; the best is recommended in the card' })
         .option('encoder', { type: 'string', describe: "the card's encoder MODEL:TENSOR (default: embedded:fc6 for the embedded classifier)" })
         .option('stop-at-step', { type: 'number', describe: 'stop after this global step (checkpointed)' }),
     async (a) => {
@@ -89,6 +90,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         dgn: { steps: a['dgn-steps'] as number, startStep: a['dgn-start-step'] as number, endStep: a['dgn-end-step'] as number, l2: a['dgn-l2'] as number },
         dgnCheck: a['dgn-check'] as boolean,
         dgnCheckSeeds: a['dgn-check-seeds'] as number,
+        dgnStartSteps: a['dgn-start-steps'] ? String(a['dgn-start-steps']).split(',').map(Number) : undefined,
         encoder: a.encoder as string | undefined,
         stopAtStep: a['stop-at-step'] as number | undefined,
         threads: a.threads as number | undefined,

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Train the embedded DGN generator against the finished embedded classifier, then publish it into
+# models/embedded/ (generator.onnx, generator.card.json, generator.bounds.txt, two sheets).
+#
+#   scripts/train-embedded-generator.sh            # train (or resume) into .cache/train-generator, then publish
+#   COMMIT=1 scripts/train-embedded-generator.sh   # ... and commit the published files
+#   EPOCHS=10 BATCH=64 OUT=.cache/tg scripts/train-embedded-generator.sh
+#
+# Resumable: run it again after an interruption (Ctrl-C, SIGKILL, reboot) and it continues from
+# $OUT/last.ckpt with the same options. Wall time on the reference machine (2 shared CPU cores): see the
+# estimate printed below; progress lines (losses, images/s, ETA) go to stderr and $OUT.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-.cache/train-generator}
+EPOCHS=${EPOCHS:-12}
+BATCH=${BATCH:-64}
+CLASSIFIER=models/embedded/classifier.onnx
+
+# The generator inverts the classifier's code layer: train it against the finished classifier only
+# (an interim snapshot's fc6 changes as its training goes on). ALLOW_INTERIM=1 overrides, for smoke runs.
+node -e '
+  const c = JSON.parse(require("fs").readFileSync("models/embedded/classifier.card.json", "utf8"));
+  const done = c.run ? c.run.finished === true : true;
+  if (!done && process.env.ALLOW_INTERIM !== "1") {
+    console.error(`models/embedded/classifier.onnx is an interim snapshot (epoch ${c.run.epochsCompleted}/${c.run.epochsPlanned}): publish the finished classifier first (ALLOW_INTERIM=1 to train against it anyway)`);
+    process.exit(2);
+  }'
+
+RESUME=()
+if [ -f "$OUT/last.ckpt" ]; then RESUME=(--resume); fi
+mkdir -p "$OUT"
+echo "training the generator into $OUT (${EPOCHS} epochs of 50,000 images at batch ${BATCH});"
+echo "measured on the reference machine: ~30 img/s while another training shared the 2 cores, so"
+echo "~28 min per epoch shared, ~15-20 min alone: ${EPOCHS} epochs = about $((EPOCHS * 17 / 60))-$((EPOCHS * 28 / 60)) h, plus ~10 min of final checks"
+
+node bin/fviz.js train generator \
+  --classifier "$CLASSIFIER" --data cifar10 --out "$OUT" \
+  --arch cifar32 --discriminator cifar32 --comparator inception_5b/output \
+  --epochs "$EPOCHS" --batch "$BATCH" --lr 1e-3 --schedule cosine \
+  --w-pixel 5 --w-feature 1 --w-adv 0.05 --d-pause 0.1 \
+  --checkpoint-every 100 "${RESUME[@]}" 2>&1 | tee -a "$OUT.log"
+
+PUBLISH=(--from "$OUT")
+if [ "${COMMIT:-}" = "1" ]; then PUBLISH+=(--commit); fi
+node bin/run-ts.js scripts/train-embedded-generator-publish.ts "${PUBLISH[@]}"
