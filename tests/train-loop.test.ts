@@ -91,6 +91,16 @@ describe('training loop', () => {
     sameTensors(readCheckpoint(ckpt).tensors, readCheckpoint(join(dir, 'full', 'last.ckpt')).tensors);
   });
 
+  it('a resumed run may be extended: it continues from its step to the new length', async () => {
+    const out = join(dir, 'extended');
+    await trainClassifier({ ...base(out), epochs: 2, noEval: true });
+    const more = await trainClassifier({ ...base(out), epochs: 3, noEval: true, resume: true });
+    expect(more.meta.history.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect(more.meta.step).toBe(30);
+    expect(more.meta.options.epochs).toBe(3);
+    await expect(trainClassifier({ ...base(out), epochs: 1, resume: true })).rejects.toThrow(/cannot shorten the run to 1 epochs/);
+  });
+
   it('refuses to resume with other options', async () => {
     await expect(trainClassifier({ ...base(join(dir, 'full')), resume: true, lr: 0.1 })).rejects.toThrow(/other options \(lr/);
   });

@@ -156,9 +156,10 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedOptions {
   };
 }
 
+/** The first option that differs, other than `epochs` (a resumed run may be shortened or extended). */
 function sameOptions(a: ResolvedOptions, b: ResolvedOptions): string | undefined {
   for (const k of Object.keys(a) as (keyof ResolvedOptions)[])
-    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return `${k}: checkpoint ${JSON.stringify(b[k])}, now ${JSON.stringify(a[k])}`;
+    if (k !== 'epochs' && JSON.stringify(a[k]) !== JSON.stringify(b[k])) return `${k}: checkpoint ${JSON.stringify(b[k])}, now ${JSON.stringify(a[k])}`;
   return undefined;
 }
 
@@ -216,6 +217,14 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainR
     const diff = sameOptions(opt, ck.meta.options);
     if (diff) throw new FvizError(`checkpoint '${lastPath}' was trained with other options (${diff}): resume with the same options`);
     meta = { ...ck.meta, command: ck.meta.command ?? o.command };
+    if (ck.meta.options.epochs !== opt.epochs) {
+      // The schedule is re-planned over the new length from the current step on.
+      if (opt.epochs * stepsPerEpoch <= meta.step)
+        throw new FvizError(`cannot shorten the run to ${opt.epochs} epochs: checkpoint '${lastPath}' is already at step ${meta.step}`);
+      status(`re-planning the run from ${ck.meta.options.epochs} to ${opt.epochs} epochs`);
+      meta.options = { ...meta.options, epochs: opt.epochs };
+      meta.command = meta.command && `${meta.command} (re-planned to --epochs ${opt.epochs} at step ${meta.step}, with --resume)`;
+    }
     params = new Map(net.params.map((p) => [p.name, ck.tensors.get(p.name)!]));
     for (const p of net.params) if (!ck.tensors.has(p.name)) throw new FvizError(`checkpoint '${lastPath}' has no '${p.name}'`);
     for (const [layer, s] of stats) {
