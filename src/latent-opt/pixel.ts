@@ -107,7 +107,7 @@ export function methodPreset(method: PixelMethod): Partial<PixelOptions> {
     case 'blur':
       return { blurEvery: 4, blurSigma: 1.0, clipNormPercentile: 10, clipContributionPercentile: 10 };
     case 'bilateral':
-      return { bilateralEvery: 2, bilateralSigmaSpatial: 1.0, bilateralSigmaRange: 0.4 };
+      return { bilateralEvery: 2, bilateralSigmaSpatial: 1.0, bilateralSigmaRange: 0.6 };
     case 'robust':
       return { robust: LUCID_ROBUST };
     case 'fourier':
