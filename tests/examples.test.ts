@@ -100,15 +100,9 @@ describe('fviz examples (CLI)', () => {
 
 const EMBEDDED = process.env['FVIZ_EMBEDDED_CLASSIFIER'] ?? join(EMBEDDED_DIR, 'classifier.onnx');
 
-/** Whether the model's card says its training is still running (an interim checkpoint committed mid-training). */
-function interim(model: string): boolean {
-  const card = model.replace(/\.onnx$/, '.card.json');
-  if (!existsSync(card)) return false;
-  return (JSON.parse(readFileSync(card, 'utf8')) as { run?: { finished?: boolean } }).run?.finished === false;
-}
-
-// Runs once the trained embedded classifier is committed (not on interim checkpoints of a run in progress).
-describe.skipIf(!existsSync(EMBEDDED) || (interim(EMBEDDED) && !process.env['FVIZ_EMBEDDED_CLASSIFIER']))('embedded classifier on the CIFAR-10 test split', () => {
+// Runs on whatever embedded classifier is committed, interim snapshots included: the criterion does not
+// depend on the final accuracy (the epoch-3 snapshot at 69% gives 9 of 9 for every class).
+describe.skipIf(!existsSync(EMBEDDED))('embedded classifier on the CIFAR-10 test split', () => {
   it('the top-9 images of each class logit are at least 7 of 9 images of that class', async () => {
     const r = await datasetExamples({ model: EMBEDDED, layer: 'logits', dataset: 'cifar10', out: join(tmp, 'embedded'), top: 9, bottom: 0, percentiles: 0, channels: [], batch: 100 });
     expect(r.index.dataset.images).toBe(10000);
