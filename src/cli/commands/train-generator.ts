@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { formatSeconds } from '../progress.ts';
 import { GENERATOR_PRESETS } from '../../train/generator-net.ts';
 import { DISCRIMINATOR_PRESETS } from '../../train/discriminator-net.ts';
-import { DEFAULT_COMPARATOR, DEFAULT_DGN, DEFAULT_LOSS_WEIGHTS, trainGenerator, type GeneratorProgress } from '../../train/generator-trainer.ts';
+import { DEFAULT_COMPARATOR, DEFAULT_DGN, DEFAULT_DGN_START_STEPS, DEFAULT_LOSS_WEIGHTS, trainGenerator, type GeneratorProgress } from '../../train/generator-trainer.ts';
 
 function progressPrinter(): (p: GeneratorProgress) => void {
   const tty = !!process.stderr.isTTY;
@@ -37,7 +37,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         .option('code-layer', { type: 'string', describe: "code layer (default: the classifier card's codeLayer)" })
         .option('epochs', { type: 'number', default: 15 })
         .option('batch', { type: 'number', default: 64 })
-        .option('lr', { type: 'number', default: 2e-4, describe: 'Adam learning rate of the generator' })
+        .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate of the generator' })
         .option('lr-d', { type: 'number', describe: 'Adam learning rate of the discriminator (default: --lr)' })
         .option('beta1', { type: 'number', default: 0.9 })
         .option('schedule', { choices: ['cosine', 'constant'] as const, default: 'cosine' as const })
@@ -54,12 +54,12 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         .option('epoch-test-limit', { type: 'number', default: 500, describe: 'test images for the per-epoch reconstruction error' })
         .option('bounds-limit', { type: 'number', describe: 'training images scanned for the code bounds (default all)' })
         .option('dgn-steps', { type: 'number', default: DEFAULT_DGN.steps, describe: 'DGN-AM settings recorded in the card and checked at the end' })
-        .option('dgn-start-step', { type: 'number', default: DEFAULT_DGN.startStep })
+        .option('dgn-start-step', { type: 'number', describe: 'check only this start step size (instead of --dgn-start-steps)' })
         .option('dgn-end-step', { type: 'number', default: DEFAULT_DGN.endStep })
         .option('dgn-l2', { type: 'number', default: DEFAULT_DGN.l2 })
         .option('dgn-check', { type: 'boolean', default: true, describe: 'run DGN-AM on every class logit at the end (--no-dgn-check skips)' })
         .option('dgn-check-seeds', { type: 'number', default: 4 })
-        .option('dgn-start-steps', { type: 'string', describe: 'comma-separated start step sizes to try in the check; the best is recommended in the card' })
+        .option('dgn-start-steps', { type: 'string', default: DEFAULT_DGN_START_STEPS.join(','), describe: 'comma-separated start step sizes to try in the check; the best is recommended in the card' })
         .option('encoder', { type: 'string', describe: "the card's encoder MODEL:TENSOR (default: embedded:fc6 for the embedded classifier)" })
         .option('stop-at-step', { type: 'number', describe: 'stop after this global step (checkpointed)' }),
     async (a) => {
@@ -87,10 +87,10 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         testLimit: a['test-limit'] as number | undefined,
         epochTestLimit: a['epoch-test-limit'] as number,
         boundsLimit: a['bounds-limit'] as number | undefined,
-        dgn: { steps: a['dgn-steps'] as number, startStep: a['dgn-start-step'] as number, endStep: a['dgn-end-step'] as number, l2: a['dgn-l2'] as number },
+        dgn: { steps: a['dgn-steps'] as number, startStep: (a['dgn-start-step'] as number | undefined) ?? DEFAULT_DGN.startStep, endStep: a['dgn-end-step'] as number, l2: a['dgn-l2'] as number },
         dgnCheck: a['dgn-check'] as boolean,
         dgnCheckSeeds: a['dgn-check-seeds'] as number,
-        dgnStartSteps: a['dgn-start-steps'] ? String(a['dgn-start-steps']).split(',').map(Number) : undefined,
+        dgnStartSteps: a['dgn-start-step'] !== undefined ? [a['dgn-start-step'] as number] : String(a['dgn-start-steps']).split(',').map(Number),
         encoder: a.encoder as string | undefined,
         stopAtStep: a['stop-at-step'] as number | undefined,
         threads: a.threads as number | undefined,
