@@ -5,6 +5,7 @@ import { FvizError } from '../../errors.ts';
 import { compare } from '../../compare/index.ts';
 import { EMBEDDED_DIR } from '../../models/registry.ts';
 import { ProgressLine } from '../progress.ts';
+import { PIXEL_METHODS } from '../../latent-opt/pixel.ts';
 
 /** `npm run demo`: a comparison of every method on three classes with the embedded default models. */
 export const demoCommand: CommandModule = (y) =>
@@ -26,6 +27,7 @@ export const demoCommand: CommandModule = (y) =>
       const res = await compare({
         objectives: (a.objectives as string).split(',').map((s) => s.trim()).filter(Boolean),
         generator: hasGenerator ? 'embedded' : undefined,
+        methods: hasGenerator ? ['dgn', ...PIXEL_METHODS] : [...PIXEL_METHODS],
         steps: a.steps as number,
         seeds: a.seeds as number,
         out: a.out as string,
