@@ -39,3 +39,21 @@ export function formatSeconds(s: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/**
+ * A printer for epoch-based training progress: redrawn in place on a terminal, otherwise a timestamped
+ * line every 30 s and at the end of each epoch.
+ */
+export function epochPrinter<P extends { stepInEpoch: number; stepsPerEpoch: number }>(format: (p: P) => string): (p: P) => void {
+  const tty = !!process.stderr.isTTY;
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    const epochEnd = p.stepInEpoch === p.stepsPerEpoch;
+    if (!epochEnd && now - last < (tty ? 250 : 30_000)) return;
+    last = now;
+    const line = format(p);
+    if (tty) process.stderr.write(`\r\x1b[K${line}${epochEnd ? '\n' : ''}`);
+    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  };
+}

@@ -1,25 +1,17 @@
 // `fviz train generator`: the DGN generator for a classifier's code layer (see src/train/generator-trainer.ts).
 import type { Argv } from 'yargs';
-import { formatSeconds } from '../progress.ts';
+import { epochPrinter, formatSeconds } from '../progress.ts';
 import { GENERATOR_PRESETS } from '../../train/generator-net.ts';
 import { DISCRIMINATOR_PRESETS } from '../../train/discriminator-net.ts';
 import { DEFAULT_COMPARATOR, DEFAULT_DGN, DEFAULT_DGN_START_STEPS, DEFAULT_LOSS_WEIGHTS, trainGenerator, type GeneratorProgress } from '../../train/generator-trainer.ts';
 
 function progressPrinter(): (p: GeneratorProgress) => void {
-  const tty = !!process.stderr.isTTY;
-  let last = 0;
-  return (p) => {
-    const now = performance.now();
-    const epochEnd = p.stepInEpoch === p.stepsPerEpoch;
-    if (!epochEnd && now - last < (tty ? 250 : 30_000)) return;
-    last = now;
-    const line =
+  return epochPrinter<GeneratorProgress>(
+    (p) =>
       `epoch ${p.epoch}/${p.epochs} step ${p.stepInEpoch}/${p.stepsPerEpoch} (${p.step}/${p.totalSteps}) | loss ${p.loss.toFixed(4)} ` +
       `pix ${p.pixel.toFixed(4)} feat ${p.feature.toFixed(4)} adv ${p.adversarial.toFixed(3)} D ${p.discriminator.toFixed(3)} (upd ${(100 * p.dUpdates).toFixed(0)}%) | ` +
-      `lr ${p.lr.toPrecision(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${formatSeconds(p.etaSeconds)}`;
-    if (tty) process.stderr.write(`\r\x1b[K${line}${epochEnd ? '\n' : ''}`);
-    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-  };
+      `lr ${p.lr.toPrecision(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${formatSeconds(p.etaSeconds)}`,
+  );
 }
 
 export function generatorSubcommand(t: Argv<any>): Argv<any> {

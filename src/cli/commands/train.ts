@@ -1,23 +1,15 @@
 import type { CommandModule } from './types.ts';
-import { formatSeconds } from '../progress.ts';
+import { epochPrinter, formatSeconds } from '../progress.ts';
 import { trainClassifier, type TrainProgress } from '../../train/trainer.ts';
 import { CLASSIFIER_PRESETS } from '../../train/classifier-net.ts';
 import { generatorSubcommand } from './train-generator.ts';
 
 function progressPrinter(): (p: TrainProgress) => void {
-  const tty = !!process.stderr.isTTY;
-  let last = 0;
-  return (p) => {
-    const now = performance.now();
-    const epochEnd = p.stepInEpoch === p.stepsPerEpoch;
-    if (!epochEnd && now - last < (tty ? 250 : 30_000)) return;
-    last = now;
-    const line =
+  return epochPrinter<TrainProgress>(
+    (p) =>
       `epoch ${p.epoch}/${p.epochs} step ${p.stepInEpoch}/${p.stepsPerEpoch} (${p.step}/${p.totalSteps}) | loss ${p.loss.toFixed(4)} ` +
-      `acc ${(100 * p.accuracy).toFixed(2)}% | lr ${p.lr.toPrecision(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${formatSeconds(p.etaSeconds)}`;
-    if (tty) process.stderr.write(`\r\x1b[K${line}${epochEnd ? '\n' : ''}`);
-    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-  };
+      `acc ${(100 * p.accuracy).toFixed(2)}% | lr ${p.lr.toPrecision(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | ETA ${formatSeconds(p.etaSeconds)}`,
+  );
 }
 
 export const trainCommand: CommandModule = (y) =>
