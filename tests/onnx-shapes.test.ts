@@ -2,12 +2,12 @@
 // every output must equal what inferNode predicts.
 import { describe, expect, it } from 'vitest';
 import type { AttrValue, DType, Node, TensorData, ValueType } from '../src/onnx/ir.ts';
-import { emptyGraph, emptyModel, sizeOf } from '../src/onnx/ir.ts';
+import { emptyGraph } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { inferNode, inferShapes } from '../src/onnx/shapes.ts';
 import { Session } from '../src/runtime/session.ts';
-import { Rng } from '../src/util/rng.ts';
 import { FvizError } from '../src/errors.ts';
+import { singleOpModel } from './helpers/models.ts';
 
 interface In {
   shape: number[];
@@ -153,36 +153,21 @@ function caseName(c: Case): string {
   return c.label ? `${c.op} (${c.label})` : c.op;
 }
 
-function build(c: Case, rng: Rng) {
-  const g = emptyGraph('case');
-  const feeds: Record<string, TensorData> = {};
-  const inputs = c.inputs.map((inp, k) => {
-    if (inp.absent) return '';
-    const name = `in${k}`;
-    const dtype = inp.dtype ?? 'float32';
-    if (inp.value) g.initializers.set(name, tensor(dtype, inp.shape, inp.value));
-    else {
-      g.inputs.push({ name, dtype, shape: inp.shape });
-      feeds[name] = tensor(dtype, inp.shape, Array.from({ length: sizeOf(inp.shape) }, () => rng.normal()));
-    }
-    return name;
-  });
-  while (inputs.length && inputs[inputs.length - 1] === '') inputs.pop();
-  const outputs = Array.from({ length: c.outputs ?? 1 }, (_, k) => `out${k}`);
-  const node: Node = { name: 'n', opType: c.op, domain: '', inputs, outputs, attrs: c.attrs ?? {} };
-  g.nodes.push(node);
+function build(c: Case, seed: number) {
+  const { model, feeds } = singleOpModel(17, c.op, c.inputs, c.attrs ?? {}, c.outputs ?? 1, { seed });
+  const g = model.graph;
+  const node = g.nodes[0]!;
   const types: (ValueType | undefined)[] = c.inputs.map((inp) => (inp.absent ? undefined : { dtype: inp.dtype ?? 'float32', shape: inp.shape }));
-  const consts = inputs.map((n) => (n ? g.initializers.get(n) : undefined));
+  const consts = node.inputs.map((n) => (n ? g.initializers.get(n) : undefined));
   const predicted = inferNode(node, types, consts);
   // onnxruntime refuses a declared output dtype that differs from the op's: a second check of the dtype.
-  g.outputs = outputs.map((name, k) => ({ name, dtype: predicted[k]!.dtype, shape: [] }));
-  return { model: emptyModel(g, 17), node, predicted, feeds };
+  g.outputs = node.outputs.map((name, k) => ({ name, dtype: predicted[k]!.dtype, shape: [] }));
+  return { model, node, predicted, feeds };
 }
 
 describe('inferNode agrees with onnxruntime', () => {
-  const rng = new Rng(5);
-  it.each(cases.map((c) => [caseName(c), c] as const))('%s', async (_name, c) => {
-    const { model, node, predicted, feeds } = build(c, rng);
+  it.each(cases.map((c, k) => [caseName(c), c, k] as const))('%s', async (_name, c, k) => {
+    const { model, node, predicted, feeds } = build(c, 5 + k);
     const s = await Session.create(model, { threads: 1 });
     const got = await s.run(feeds);
     await s.release();
