@@ -206,15 +206,19 @@ function windowOutput(c: RuleContext, inSp: Dim[], w: Window, ceilMode: boolean)
   });
 }
 
-const conv: Rule = (c: RuleContext) => {
+/** What Conv and ConvTranspose share: input and weight types checked for rank, the window, the group. */
+function convCommon(c: RuleContext) {
   const x = c.type(0);
   const w = c.shape(1);
   const spatial = x.shape.length - 2;
   if (spatial < 1) c.fail(`input must have rank >= 3, got [${x.shape}]`);
   if (w.length !== x.shape.length) c.fail(`weight [${w}] and input [${x.shape}] differ in rank`);
   const kernel = c.attrInts('kernel_shape') ?? w.slice(2).map((d) => (typeof d === 'number' ? d : NaN));
-  const win = windowAttrs(c, spatial, kernel);
-  const group = c.attrInt('group', 1);
+  return { x, w, spatial, win: windowAttrs(c, spatial, kernel), group: c.attrInt('group', 1) };
+}
+
+const conv: Rule = (c: RuleContext) => {
+  const { x, w, win, group } = convCommon(c);
   const cin = x.shape[1]!;
   const wc = w[1]!;
   if (typeof cin === 'number' && typeof wc === 'number' && cin !== wc * group)
@@ -223,14 +227,7 @@ const conv: Rule = (c: RuleContext) => {
 };
 
 const convTranspose: Rule = (c: RuleContext) => {
-  const x = c.type(0);
-  const w = c.shape(1);
-  const spatial = x.shape.length - 2;
-  if (spatial < 1) c.fail(`input must have rank >= 3, got [${x.shape}]`);
-  if (w.length !== x.shape.length) c.fail(`weight [${w}] and input [${x.shape}] differ in rank`);
-  const kernel = c.attrInts('kernel_shape') ?? w.slice(2).map((d) => (typeof d === 'number' ? d : NaN));
-  const win = windowAttrs(c, spatial, kernel);
-  const group = c.attrInt('group', 1);
+  const { x, w, spatial, win, group } = convCommon(c);
   const outPad = c.attrInts('output_padding') ?? new Array<number>(spatial).fill(0);
   const outShape = c.attrInts('output_shape');
   const m = w[1]!;
