@@ -9,6 +9,7 @@ export * from './runtime/npy.ts';
 export * from './shared-path.ts';
 export * from './caffe/index.ts';
 export * from './twins/index.ts';
+export { Rng, subSeed } from './util/rng.ts';
 export { topoSort, sortGraph } from './onnx/topo.ts';
 export { inferNode, inferShapes } from './onnx/shapes.ts';
 export { foldConstants } from './onnx/fold.ts';

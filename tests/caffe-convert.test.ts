@@ -13,7 +13,7 @@ import { sharedDir } from '../src/shared-path.ts';
 import { fc6GeneratorTwin, fc6GeneratorTwinWeights } from '../src/twins/fc6-generator.ts';
 import { googlenetTwin, googlenetTwinWeights } from '../src/twins/googlenet.ts';
 import type { LayerBlobs } from '../src/twins/init.ts';
-import { SplitMix32 } from '../src/twins/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 
 const REF = (f: string) => readFileSync(join(sharedDir(), 'reference', f), 'utf8');
 
@@ -47,7 +47,7 @@ async function forward(m: Model, x: TensorData, outputs: string[]): Promise<Reco
 }
 
 function input(dims: number[], seed: number, std: number, mean = 0): TensorData {
-  const data = new SplitMix32(seed).fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1)), std, mean);
+  const data = new Rng(seed).fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1)), std, mean);
   return { dtype: 'float32', dims, data };
 }
 
@@ -231,7 +231,7 @@ describe('Caffe converter against a float64 CaffeNet forward', () => {
       ['fc7', [4096, 4096]],
       ['fc8', [1000, 4096]],
     ];
-    const rng = new SplitMix32(99);
+    const rng = new Rng(99);
     const weights: LayerBlobs = new Map();
     for (const [name, dims] of spec) {
       const fanIn = dims.slice(1).reduce((a, b) => a * b, 1);

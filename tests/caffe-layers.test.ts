@@ -5,7 +5,7 @@ import { encodeCaffemodel } from '../src/caffe/caffemodel.ts';
 import { caffeAliases, convertCaffe } from '../src/caffe/convert.ts';
 import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { Session } from '../src/runtime/session.ts';
-import { SplitMix32 } from '../src/twins/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 
 interface Nd {
   dims: number[];
@@ -15,7 +15,7 @@ interface Nd {
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
 function randn(dims: number[], seed: number, std = 1): Float32Array {
-  return new SplitMix32(seed).fillNormal(new Float32Array(prod(dims)), std);
+  return new Rng(seed).fillNormal(new Float32Array(prod(dims)), std);
 }
 
 async function run(m: Model, feeds: Record<string, Float32Array>, outputs: string[]): Promise<Record<string, TensorData>> {

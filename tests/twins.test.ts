@@ -11,7 +11,7 @@ import { sharedDir } from '../src/shared-path.ts';
 import { twinPath } from '../src/twins/cache.ts';
 import { fc6GeneratorTwin } from '../src/twins/fc6-generator.ts';
 import { googlenetTwin, googlenetTwinWeights } from '../src/twins/googlenet.ts';
-import { SplitMix32 } from '../src/twins/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 
 const REF = (f: string) => readFileSync(join(sharedDir(), 'reference', f), 'utf8');
 
@@ -28,7 +28,7 @@ async function forward(m: Model, x: TensorData, outputs: string[]): Promise<Reco
 const normal = (dims: number[], seed: number): TensorData => ({
   dtype: 'float32',
   dims,
-  data: new SplitMix32(seed).fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1))),
+  data: new Rng(seed).fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1))),
 });
 
 function std(t: TensorData): number {
@@ -158,7 +158,7 @@ describe('twin cache', () => {
 
   it('builds a twin file once per seed and reuses it', async () => {
     const p = twinPath('googlenet', { seed: 9, dir });
-    expect(p).toBe(join(dir, 'googlenet-v1-seed9.onnx'));
+    expect(p).toBe(join(dir, 'googlenet-v2-seed9.onnx'));
     const mtime = statSync(p).mtimeMs;
     expect(twinPath('googlenet', { seed: 9, dir })).toBe(p);
     expect(statSync(p).mtimeMs).toBe(mtime);

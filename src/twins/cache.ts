@@ -17,7 +17,7 @@ export const TWIN_BUILDERS: Readonly<Record<string, (seed: number) => Model>> = 
 export type TwinName = 'googlenet' | 'fc6-generator';
 
 /** Bumped whenever a twin's layout or weight init changes, so stale cached files are not reused. */
-const TWIN_FORMAT = 1;
+const TWIN_FORMAT = 2; // 2: weights drawn from src/util/rng.ts (mulberry32) instead of splitmix32
 
 export function twinCacheDir(): string {
   const env = process.env['FVIZ_TWIN_CACHE'];

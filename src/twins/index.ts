@@ -3,5 +3,4 @@ export { googlenetTwin, googlenetTwinWeights, GOOGLENET_INPUT } from './googlene
 export { fc6GeneratorTwin, fc6GeneratorTwinWeights, FC6_CODE_SIZE } from './fc6-generator.ts';
 export { twinPath, twinCacheDir, TWIN_BUILDERS, type TwinName, type TwinPathOptions } from './cache.ts';
 export { heBlobs, type LayerBlobs } from './init.ts';
-export { SplitMix32 } from './rng.ts';
 export type { TwinOptions } from './twin-net.ts';

@@ -3,7 +3,7 @@
 // same prototxt get identical weights, whatever order they create layers in.
 import type { TensorData } from '../onnx/ir.ts';
 import { sizeOf } from '../onnx/ir.ts';
-import { SplitMix32, subSeed } from './rng.ts';
+import { Rng, subSeed } from '../util/rng.ts';
 
 /** Layer name -> blobs in Caffe order (weight, then bias), float32, Caffe layouts. */
 export type LayerBlobs = Map<string, TensorData[]>;
@@ -17,7 +17,7 @@ export const RANDOM_BIAS_STD = 0.05;
  * product, C_in/group*kh*kw/(sh*sw) for a deconvolution.
  */
 export function heBlobs(seed: number, layer: string, weightDims: number[], biasLength: number, fanIn: number): TensorData[] {
-  const rng = new SplitMix32(subSeed(seed, layer));
+  const rng = new Rng(subSeed(seed, layer));
   const w = rng.fillNormal(new Float32Array(sizeOf(weightDims)), Math.sqrt(2 / Math.max(fanIn, 1)));
   const blobs: TensorData[] = [{ dtype: 'float32', dims: [...weightDims], data: w }];
   if (biasLength > 0) blobs.push({ dtype: 'float32', dims: [biasLength], data: rng.fillNormal(new Float32Array(biasLength), RANDOM_BIAS_STD) });

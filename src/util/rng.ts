@@ -1,4 +1,5 @@
-// A small seedable PRNG (mulberry32) with normal samples: same seed, same numbers, on every machine.
+// The project's one seedable PRNG (mulberry32) with normal samples: same seed, same numbers, on every machine.
+// Seeded runs, test fixtures and the architecture twins' random weights all draw from it.
 export class Rng {
   private state: number;
   private spare: number | undefined;
@@ -47,4 +48,11 @@ export class Rng {
     for (let i = 0; i < a.length; i++) a[i] = this.uniform(lo, hi);
     return a;
   }
+}
+
+/** A seed derived from a base seed and a name (FNV-1a), so each named stream does not depend on the others. */
+export function subSeed(seed: number, name: string): number {
+  let h = (Math.trunc(seed) ^ 0x811c9dc5) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
