@@ -2,7 +2,7 @@
 // its own folder (finished ones are kept), then metrics, sheets and a self-contained HTML report. Every
 // number and picture is computed from the run folders on disk, so a resumed comparison and a fresh one
 // with the same seeds write the same metrics.json.
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvizError } from '../errors.ts';
 import type { InputConvention } from '../classifier/card.ts';
@@ -20,6 +20,7 @@ import { metricsCsv, runMetrics, summarize, type RunMetrics, type SummaryRow } f
 import { COMPARE_METHODS, isCompleteRun, planRuns, readRunRecord, type CompareMethod, type RunSpec } from './plan.ts';
 import { Judge, UnitProbe, targetUnit } from './probe.ts';
 import { reportHtml } from './report.ts';
+import { createOutputFolder } from '../util/output-folder.ts';
 
 export interface CompareProgress {
   /** 1-based index of the run among those that have to be made. */
@@ -98,11 +99,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   if (judgeClassifier) models.push({ role: 'judge', spec: opts.judge!, name: judgeClassifier.card.name, path: judgeClassifier.modelPath, sha256: await fileSha256(judgeClassifier.modelPath) });
   const hashes = Object.fromEntries(models.filter((m) => m.role !== 'judge').map((m) => [m.role, m.sha256]));
 
-  try {
-    mkdirSync(opts.out, { recursive: true });
-  } catch (e) {
-    throw new FvizError(`cannot create output folder '${opts.out}': ${(e as Error).message}`, { subject: opts.out });
-  }
+  createOutputFolder(opts.out);
 
   // 1. The runs.
   const todo = runs.filter((r) => !isCompleteRun(join(opts.out, r.dir), r, hashes));

@@ -2,7 +2,7 @@
 // top and bottom images (with the receptive field around the maximum for spatial layers) and samples
 // across the range by percentile: index.json, a contact sheet per channel, run.json. The scan's state is
 // checkpointed in OUT/scan.ckpt; the same command run again after a kill continues from there.
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvizError } from '../errors.ts';
 import type { InputConvention } from '../classifier/card.ts';
@@ -16,6 +16,7 @@ import { layerProbe, scanActivations, type ScanProbe, type ScanProgress, type Sc
 import { cropBox } from './scan-rf.ts';
 import { percentilePoints, type Example } from './scan-stats.ts';
 import { openScanSource, type ImageSource } from './stream-source.ts';
+import { createOutputFolder } from '../util/output-folder.ts';
 
 export interface ExampleEntry {
   /** The image: a path relative to the dataset root (or '#K' for unnamed images). */
@@ -157,11 +158,7 @@ export async function datasetExamples(o: ExamplesOptions): Promise<ExamplesResul
     if (!Number.isInteger(v) || v < 0 || v > 1000) throw new FvizError(`${name} ${v} must be an integer 0..1000`);
   const source = await openScanSource(o.dataset, o.onStatus);
   const probe = await layerProbe(classifier, o.layer, batch);
-  try {
-    mkdirSync(join(o.out, 'channels'), { recursive: true });
-  } catch (e) {
-    throw new FvizError(`cannot create output folder '${o.out}': ${(e as Error).message}`, { subject: o.out });
-  }
+  createOutputFolder(o.out, 'channels');
   const checkpoint = join(o.out, 'scan.ckpt');
   const scan = await scanActivations({
     source,

@@ -4,7 +4,7 @@
 // feeding the logits for class objectives, else the objective's own layer), cluster the embeddings with
 // k-means, and start one optimization per cluster from the image nearest its centre: its encoded code
 // for DGN-AM, its pixels for pixel-space methods. Each facet is shown beside its cluster's images.
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvizError } from '../errors.ts';
 import type { InputConvention } from '../classifier/card.ts';
@@ -28,6 +28,7 @@ import { layerProbe, loadAtBatch, objectiveProbe, scanActivations, type ScanProg
 import { resolveTerms } from '../objectives/build.ts';
 import { parseObjective } from '../objectives/parse.ts';
 import { openScanSource, toDisplayBatch, type ImageSource } from './stream-source.ts';
+import { createOutputFolder } from '../util/output-folder.ts';
 
 export type FacetMethod = 'dgn' | PixelMethod;
 
@@ -197,11 +198,7 @@ export async function multifacetedVisualization(o: FacetsOptions): Promise<Facet
   // 1. The objective's top images, by one scan.
   const source: ImageSource = await openScanSource(o.dataset, o.onStatus);
   const probe = await objectiveProbe(classifier, o.objective, o.batch ?? 16);
-  try {
-    mkdirSync(o.out, { recursive: true });
-  } catch (e) {
-    throw new FvizError(`cannot create output folder '${o.out}': ${(e as Error).message}`, { subject: o.out });
-  }
+  createOutputFolder(o.out);
   const scan = await scanActivations({
     source,
     probe,

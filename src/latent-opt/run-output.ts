@@ -2,13 +2,14 @@
 // chosen steps and a labelled strip, and run.json (parameters, model hashes, seed, objective per step,
 // timings). Files are written atomically; same inputs give the same image bytes.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { FvizError } from '../errors.ts';
 import { writeAtomic } from '../onnx/proto.ts';
 import type { Nchw } from '../regularizers/nchw.ts';
 import { encodePng } from '../render/image.ts';
 import { renderStrip } from '../render/sheet.ts';
+import { createOutputFolder } from '../util/output-folder.ts';
 
 const hashCache = new Map<string, string>();
 
@@ -65,11 +66,7 @@ export interface RunImages {
 
 /** Writes the images and run.json into `dir`; returns the relative paths written. */
 export async function writeRun(dir: string, images: RunImages, record: Omit<RunRecord, 'outputs'>): Promise<string[]> {
-  try {
-    mkdirSync(join(dir, 'frames'), { recursive: true });
-  } catch (e) {
-    throw new FvizError(`cannot create output folder '${dir}': ${(e as Error).message}`, { subject: dir });
-  }
+  createOutputFolder(dir, 'frames');
   const outputs: string[] = [];
   const n = images.result.dims[0];
   for (let k = 0; k < n; k++) {
