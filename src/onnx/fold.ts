@@ -63,23 +63,30 @@ function strides(dims: number[]): number[] {
   return s;
 }
 
-/** For each output position of a broadcast to `out`, the flat index into a tensor of shape `dims`. */
-function broadcastIndex(dims: number[], out: number[]): number[] {
-  const n = sizeOf(out);
-  const off = out.length - dims.length;
-  const st = strides(dims);
+/** `at(pos)` for every position `pos` of shape `shape`, in row-major order (`pos` is reused between calls). */
+function mapPositions(shape: number[], at: (pos: number[]) => number): number[] {
+  const n = sizeOf(shape);
   const idx = new Array<number>(n);
-  const pos = new Array<number>(out.length).fill(0);
+  const pos = new Array<number>(shape.length).fill(0);
   for (let k = 0; k < n; k++) {
-    let f = 0;
-    for (let a = 0; a < dims.length; a++) if (dims[a] !== 1) f += pos[a + off]! * st[a]!;
-    idx[k] = f;
-    for (let a = out.length - 1; a >= 0; a--) {
-      if (++pos[a]! < out[a]!) break;
+    idx[k] = at(pos);
+    for (let a = shape.length - 1; a >= 0; a--) {
+      if (++pos[a]! < shape[a]!) break;
       pos[a] = 0;
     }
   }
   return idx;
+}
+
+/** For each output position of a broadcast to `out`, the flat index into a tensor of shape `dims`. */
+function broadcastIndex(dims: number[], out: number[]): number[] {
+  const off = out.length - dims.length;
+  const st = strides(dims);
+  return mapPositions(out, (pos) => {
+    let f = 0;
+    for (let a = 0; a < dims.length; a++) if (dims[a] !== 1) f += pos[a + off]! * st[a]!;
+    return f;
+  });
 }
 
 function broadcastDims(shapes: number[][]): number[] {
@@ -193,16 +200,15 @@ function reduceTensor(op: string, x: TensorData, axes: number[] | undefined, kee
   const fn: BinaryFn =
     op === 'ReduceProd' ? arith('Mul', x.dtype) : op === 'ReduceSum' ? arith('Add', x.dtype) : arith(op === 'ReduceMin' ? 'Min' : 'Max', x.dtype);
   const v = elems(x);
-  const pos = new Array<number>(r).fill(0);
-  for (let k = 0; k < v.length; k++) {
+  const target = mapPositions(x.dims, (pos) => {
     let f = 0;
     for (let a = 0; a < r; a++) if (!set.has(a)) f += pos[a]! * st[a]!;
+    return f;
+  });
+  for (let k = 0; k < v.length; k++) {
+    const f = target[k]!;
     acc[f] = seen[f] || op === 'ReduceProd' || op === 'ReduceSum' ? fn(acc[f]!, v[k]!) : v[k]!;
     seen[f] = true;
-    for (let a = r - 1; a >= 0; a--) {
-      if (++pos[a]! < x.dims[a]!) break;
-      pos[a] = 0;
-    }
   }
   return make(x.dtype, keep ? keptDims : out, acc);
 }
@@ -290,36 +296,24 @@ export function evaluateNode(node: Node, inputs: (TensorData | undefined)[], out
         });
         const st = strides(x!.dims);
         const v = elems(x!);
-        const vals: Scalar[] = [];
-        const pos = dims.map(() => 0);
-        for (let k = 0; k < sizeOf(dims); k++) {
+        const src = mapPositions(dims, (pos) => {
           let f = 0;
           for (let a = 0; a < r; a++) f += (begin[a]! + pos[a]! * step[a]!) * st[a]!;
-          vals.push(v[f]!);
-          for (let a = r - 1; a >= 0; a--) {
-            if (++pos[a]! < dims[a]!) break;
-            pos[a] = 0;
-          }
-        }
-        return [make(x!.dtype, dims, vals)];
+          return f;
+        });
+        return [make(x!.dtype, dims, src.map((f) => v[f]!))];
       }
       case 'Transpose': {
         const r = x!.dims.length;
         const perm = node.attrs['perm']?.ints ?? x!.dims.map((_, i) => r - 1 - i);
         const st = strides(x!.dims);
         const v = elems(x!);
-        const vals: Scalar[] = [];
-        const pos = dims.map(() => 0);
-        for (let k = 0; k < sizeOf(dims); k++) {
+        const src = mapPositions(dims, (pos) => {
           let f = 0;
           for (let a = 0; a < r; a++) f += pos[a]! * st[perm[a]!]!;
-          vals.push(v[f]!);
-          for (let a = r - 1; a >= 0; a--) {
-            if (++pos[a]! < dims[a]!) break;
-            pos[a] = 0;
-          }
-        }
-        return [make(x!.dtype, dims, vals)];
+          return f;
+        });
+        return [make(x!.dtype, dims, src.map((f) => v[f]!))];
       }
       case 'Expand': {
         const v = elems(x!);
@@ -328,18 +322,12 @@ export function evaluateNode(node: Node, inputs: (TensorData | undefined)[], out
       case 'Tile': {
         const v = elems(x!);
         const st = strides(x!.dims);
-        const vals: Scalar[] = [];
-        const pos = dims.map(() => 0);
-        for (let k = 0; k < sizeOf(dims); k++) {
+        const src = mapPositions(dims, (pos) => {
           let f = 0;
           for (let a = 0; a < dims.length; a++) f += (pos[a]! % x!.dims[a]!) * st[a]!;
-          vals.push(v[f]!);
-          for (let a = dims.length - 1; a >= 0; a--) {
-            if (++pos[a]! < dims[a]!) break;
-            pos[a] = 0;
-          }
-        }
-        return [make(x!.dtype, dims, vals)];
+          return f;
+        });
+        return [make(x!.dtype, dims, src.map((f) => v[f]!))];
       }
       case 'Where': {
         const [c, a, b] = inputs as TensorData[];
