@@ -15,7 +15,7 @@ import { readModel } from '../src/onnx/proto.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { Session } from '../src/runtime/session.ts';
 import { spectrumSlope } from '../src/render/metrics.ts';
-import { COMPARE_LABELS, writeCompareModels, type CompareModels } from './helpers/compare-models.ts';
+import { COMPARE_LABELS, compareGrid, writeCompareModels, type CompareModels } from './helpers/compare-models.ts';
 
 describe('compare plan', () => {
   it('names objective folders readably and uniquely', () => {
@@ -102,17 +102,7 @@ describe('compare runs', () => {
   let models: CompareModels;
   let first: CompareResult;
   const outA = () => join(root, 'a');
-  const base = (out: string): CompareOptions => ({
-    model: models.classifier,
-    generator: models.generator,
-    judge: models.judge,
-    objectives: ['class:cat', 'conv2:3'],
-    methods: ['dgn', 'naive', 'tv'],
-    seeds: 2,
-    steps: 12,
-    out,
-    threads: 1,
-  });
+  const base = (out: string): CompareOptions => compareGrid(models, out, 12);
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'fviz-compare-'));

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare, type CompareResult } from '../src/compare/compare.ts';
-import { writeCompareModels } from './helpers/compare-models.ts';
+import { compareGrid, writeCompareModels } from './helpers/compare-models.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -24,17 +24,7 @@ describe('report.html in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
     root = mkdtempSync(join(tmpdir(), 'fviz-report-'));
     const models = writeCompareModels(join(root, 'models'));
-    result = await compare({
-      model: models.classifier,
-      generator: models.generator,
-      judge: models.judge,
-      objectives: ['class:cat', 'conv2:3'],
-      methods: ['dgn', 'naive', 'tv'],
-      seeds: 2,
-      steps: 10,
-      out: join(root, 'out'),
-      threads: 1,
-    });
+    result = await compare(compareGrid(models, join(root, 'out'), 10));
     // A fresh profile each time; launchPersistentContext passes it as --user-data-dir.
     context = await chromium.launchPersistentContext(join(root, 'profile'), {
       executablePath: CHROMIUM,

@@ -3,6 +3,7 @@
 // weights as the independent judge, and a generator from a 16-number code to a 32x32 image.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CompareOptions } from '../../src/compare/compare.ts';
 import { GraphBuilder } from '../../src/onnx/builder.ts';
 import { emptyGraph, emptyModel } from '../../src/onnx/ir.ts';
 import { saveModel } from '../../src/onnx/proto.ts';
@@ -85,4 +86,19 @@ export function writeCompareModels(dir: string): CompareModels {
   classifier(paths.judge, 23);
   generator(paths.generator, 37);
   return paths;
+}
+
+/** The grid the compare tests run on these models: a class and a channel, DGN-AM beside two pixel methods, two seeds. */
+export function compareGrid(models: CompareModels, out: string, steps: number): CompareOptions {
+  return {
+    model: models.classifier,
+    generator: models.generator,
+    judge: models.judge,
+    objectives: ['class:cat', 'conv2:3'],
+    methods: ['dgn', 'naive', 'tv'],
+    seeds: 2,
+    steps,
+    out,
+    threads: 1,
+  };
 }
