@@ -4,6 +4,7 @@ import { findPreSoftmax } from '../src/objectives/build.ts';
 import type { TensorData } from '../src/onnx/ir.ts';
 import { GOOGLENET_OBJECTIVE } from './engine-benches.ts';
 import { flopLine, round, type Bench } from './registry.ts';
+import { relL2Diff } from './rel-diff.ts';
 import { tfjsWasm } from './tfjs-backend.ts';
 import { TfjsModel } from './tfjs-model.ts';
 import { bestOf } from './timing.ts';
@@ -15,16 +16,6 @@ interface AResult {
   value: number;
   grad: Float32Array;
   feeds: Record<string, TensorData>;
-}
-
-function relDiff(a: Float32Array, ref: Float32Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i]! - ref[i]!) ** 2;
-    n += ref[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
 }
 
 export const tfjsGooglenetBench: Bench = {
@@ -48,7 +39,7 @@ export const tfjsGooglenetBench: Bench = {
       const aMs = typeof a?.['ms'] === 'number' ? a['ms'] : undefined;
       flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
         speedup_a_vs_d: aMs ? round(ms / aMs, 2) : null,
-        grad_rel_diff_vs_a: aResult ? Number(relDiff(last.grad, aResult.grad).toExponential(2)) : null,
+        grad_rel_diff_vs_a: aResult ? Number(relL2Diff(last.grad, aResult.grad).toExponential(2)) : null,
         backend: `tfjs ${info.version} ${info.backend}${info.simd ? ' simd' : ''} ${info.threads} thread(s)`,
         translation: [...tm.notes],
         gradient_source: "tfjs-core's own gradient definitions (its unbundled ESM tree)",

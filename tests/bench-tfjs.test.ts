@@ -10,6 +10,7 @@ import { Session } from '../src/runtime/session.ts';
 import { ObjectiveGradient } from '../src/autodiff/program.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tfjsWasm } from '../bench/tfjs-backend.ts';
+import { relL2Diff } from '../bench/rel-diff.ts';
 import { TfjsModel } from '../bench/tfjs-model.ts';
 import { smallConvModel, SMALL_INPUT, SMALL_LOGITS, SMALL_MID, SMALL_SHAPE } from '../bench/small-model.ts';
 import { countFlops } from '../src/bench/flops.ts';
@@ -31,16 +32,6 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
     scale = Math.max(scale, Math.abs(a[i]!));
   }
   return diff / scale;
-}
-
-function relNorm(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i]! - ref[i]!) ** 2;
-    n += ref[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
 }
 
 describe('tfjs-wasm reference interpreter', () => {
@@ -77,7 +68,7 @@ describe('tfjs-wasm reference interpreter', () => {
     tm.dispose();
     expect(Math.abs(got.value - ref.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.value)));
     const g = ref.grads.get(SMALL_INPUT)!.data as Float32Array;
-    expect(relNorm(got.grad, g)).toBeLessThan(1e-3);
+    expect(relL2Diff(got.grad, g)).toBeLessThan(1e-3);
   });
 });
 
