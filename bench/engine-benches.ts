@@ -25,6 +25,29 @@ async function forwardMs(model: Model, feeds: Record<string, TensorData>, output
   }
 }
 
+/**
+ * Compiles the fused gradient program of `objective` and times it on `feeds`: best and median of RUNS, and the
+ * compile time. `after` gets the program before it is released.
+ */
+async function timeObjectiveGradient(
+  model: Model,
+  objective: string,
+  feeds: Record<string, TensorData>,
+  after?: (og: ObjectiveGradient) => Promise<void>,
+): Promise<{ ms: number; median: number; compileMs: number }> {
+  const t0 = performance.now();
+  const og = await ObjectiveGradient.create(model, { objective });
+  const compileMs = performance.now() - t0;
+  try {
+    const ms = await bestOf(RUNS, () => og.run(feeds), WARMUP);
+    const median = await medianOf(RUNS, () => og.run(feeds), 0);
+    await after?.(og);
+    return { ms, median, compileMs };
+  } finally {
+    await og.release();
+  }
+}
+
 export const peakBench: Bench = {
   key: 'c',
   name: 'c_matmul_peak',
@@ -56,28 +79,21 @@ export const googlenetBench: Bench = {
   needs: ['c'],
   async run(ctx) {
     const model = await twin(ctx, 'googlenet');
-    const t0 = performance.now();
-    const og = await ObjectiveGradient.create(model, { objective: GOOGLENET_OBJECTIVE });
-    const compileMs = performance.now() - t0;
     const feeds = randomInput(model, 11);
-    try {
-      const ms = await bestOf(RUNS, () => og.run(feeds), WARMUP);
-      const median = await medianOf(RUNS, () => og.run(feeds), 0);
+    const { ms, median, compileMs } = await timeObjectiveGradient(model, GOOGLENET_OBJECTIVE, feeds, async (og) => {
       const res = await og.run(feeds);
       const input = model.graph.inputs[0]!.name;
       await ctx.shared('a:result', () => ({ value: res.value, grad: res.grads.get(input)!.data as Float32Array, feeds }));
-      const logits = findPreSoftmax(model.graph)!;
-      const flops = countFlops(model.graph, [logits]);
-      flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
-        ms_median: round(median, 2),
-        objective: GOOGLENET_OBJECTIVE,
-        input: model.graph.inputs[0]!.shape,
-        compile_ms: round(compileMs, 0),
-        flop_convention: FLOP_CONVENTION,
-      });
-    } finally {
-      await og.release();
-    }
+    });
+    const logits = findPreSoftmax(model.graph)!;
+    const flops = countFlops(model.graph, [logits]);
+    flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
+      ms_median: round(median, 2),
+      objective: GOOGLENET_OBJECTIVE,
+      input: model.graph.inputs[0]!.shape,
+      compile_ms: round(compileMs, 0),
+      flop_convention: FLOP_CONVENTION,
+    });
   },
 };
 
@@ -91,24 +107,15 @@ export const generatorBench: Bench = {
   needs: ['c'],
   async run(ctx) {
     const model = await twin(ctx, 'fc6-generator');
-    const t0 = performance.now();
-    const og = await ObjectiveGradient.create(model, { objective: GENERATOR_OBJECTIVE });
-    const compileMs = performance.now() - t0;
-    const feeds = randomInput(model, 12, true);
-    try {
-      const ms = await bestOf(RUNS, () => og.run(feeds), WARMUP);
-      const median = await medianOf(RUNS, () => og.run(feeds), 0);
-      const flops = countFlops(model.graph);
-      flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
-        ms_median: round(median, 2),
-        objective: GENERATOR_OBJECTIVE,
-        wrt: model.graph.inputs[0]!.name,
-        compile_ms: round(compileMs, 0),
-        flop_convention: FLOP_CONVENTION,
-      });
-    } finally {
-      await og.release();
-    }
+    const { ms, median, compileMs } = await timeObjectiveGradient(model, GENERATOR_OBJECTIVE, randomInput(model, 12, true));
+    const flops = countFlops(model.graph);
+    flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
+      ms_median: round(median, 2),
+      objective: GENERATOR_OBJECTIVE,
+      wrt: model.graph.inputs[0]!.name,
+      compile_ms: round(compileMs, 0),
+      flop_convention: FLOP_CONVENTION,
+    });
   },
 };
 
