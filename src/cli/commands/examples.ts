@@ -1,3 +1,4 @@
+import type { Argv } from 'yargs';
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { datasetExamples } from '../../dataset/examples.ts';
@@ -42,32 +43,52 @@ export function skippedWarning(skipped: { file: string; error: string }[]): stri
   return `${skipped.length} unreadable file(s) skipped (listed in index.json): ${shown}${skipped.length > 5 ? ', ...' : ''}`;
 }
 
+/** The checkpoint options of a command that scans a dataset (examples, facets). */
+export function scanCheckpointOptions<T>(y: Argv<T>) {
+  return y
+    .option('checkpoint-every', { type: 'number', default: 50, describe: 'batches between checkpoints of the scan (OUT/scan.ckpt)' })
+    .option('fresh', { type: 'boolean', describe: 'ignore a checkpoint in OUT and scan from the start' });
+}
+
+/** What a scanning command passes on from its command line: checkpoints, session, progress line and messages. */
+export function scanRunOptions(a: Record<string, unknown>) {
+  const every = a['checkpoint-every'] as number;
+  if (!Number.isInteger(every) || every < 1) throw new FvizError(`--checkpoint-every ${every} must be a positive integer`);
+  return {
+    checkpointEvery: every,
+    fresh: a['fresh'] as boolean | undefined,
+    device: a['device'] as 'cpu' | 'cuda',
+    threads: a['threads'] as number | undefined,
+    onProgress: scanProgress('scan'),
+    onStatus: (m: string) => process.stderr.write(`${m}\n`),
+    warn: (line: string) => console.error(`fviz: warning: ${line}`),
+    command: process.argv.slice(2).join(' '),
+  };
+}
+
 export const examplesCommand: CommandModule = (y) =>
   y.command(
     'examples',
     'dataset examples of every channel of a layer: top, bottom and percentile images, receptive-field crops, a sheet per channel',
     (c) =>
       inputOptions(
-        c
-          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
-          .option('layer', { type: 'string', demandOption: true, describe: 'tensor (or alias) whose channels to rank: N x C x H x W (max over positions) or N x K' })
-          .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive; JPEG, PNG, WebP, GIF), a CIFAR-10 binary folder, or cifar10 (its test split)' })
-          .option('out', { type: 'string', demandOption: true, describe: 'output folder: index.json, run.json, channels/NNNN.png' })
-          .option('top', { type: 'number', default: 9, describe: 'highest-activating images per channel' })
-          .option('bottom', { type: 'number', default: 9, describe: 'lowest-activating images per channel' })
-          .option('percentiles', { type: 'number', default: 10, describe: 'images across the range, at the centres of this many percentile bins' })
-          .option('batch', { type: 'number', default: 16, describe: 'images per inference batch' })
-          .option('sheets', { type: 'string', describe: 'draw sheets only for these channels, e.g. 0-15,42 (the index covers all)' })
-          .option('reservoir', { type: 'number', describe: 'images sampled for percentiles when the dataset is too big to keep every value (default 1000)' })
-          .option('exact-limit', { type: 'number', describe: 'keep every value while images x channels is at most this (default 16777216)' })
-          .option('seed', { type: 'number', default: 0, describe: 'seed of the reservoir sample' })
-          .option('checkpoint-every', { type: 'number', default: 50, describe: 'batches between checkpoints of the scan (OUT/scan.ckpt)' })
-          .option('fresh', { type: 'boolean', describe: 'ignore a checkpoint in OUT and scan from the start' })
-          .option('keep-state', { type: 'boolean', describe: 'keep OUT/scan.ckpt after finishing' }),
+        scanCheckpointOptions(
+          c
+            .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+            .option('layer', { type: 'string', demandOption: true, describe: 'tensor (or alias) whose channels to rank: N x C x H x W (max over positions) or N x K' })
+            .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive; JPEG, PNG, WebP, GIF), a CIFAR-10 binary folder, or cifar10 (its test split)' })
+            .option('out', { type: 'string', demandOption: true, describe: 'output folder: index.json, run.json, channels/NNNN.png' })
+            .option('top', { type: 'number', default: 9, describe: 'highest-activating images per channel' })
+            .option('bottom', { type: 'number', default: 9, describe: 'lowest-activating images per channel' })
+            .option('percentiles', { type: 'number', default: 10, describe: 'images across the range, at the centres of this many percentile bins' })
+            .option('batch', { type: 'number', default: 16, describe: 'images per inference batch' })
+            .option('sheets', { type: 'string', describe: 'draw sheets only for these channels, e.g. 0-15,42 (the index covers all)' })
+            .option('reservoir', { type: 'number', describe: 'images sampled for percentiles when the dataset is too big to keep every value (default 1000)' })
+            .option('exact-limit', { type: 'number', describe: 'keep every value while images x channels is at most this (default 16777216)' })
+            .option('seed', { type: 'number', default: 0, describe: 'seed of the reservoir sample' }),
+        ).option('keep-state', { type: 'boolean', describe: 'keep OUT/scan.ckpt after finishing' }),
       ),
     async (a) => {
-      const every = a['checkpoint-every'] as number;
-      if (!Number.isInteger(every) || every < 1) throw new FvizError(`--checkpoint-every ${every} must be a positive integer`);
       const r = await datasetExamples({
         model: a.model as string | undefined,
         layer: a.layer as string,
@@ -81,16 +102,9 @@ export const examplesCommand: CommandModule = (y) =>
         reservoir: a.reservoir as number | undefined,
         exactLimit: a['exact-limit'] as number | undefined,
         seed: a.seed as number,
-        checkpointEvery: every,
-        fresh: a.fresh as boolean | undefined,
         keepState: a['keep-state'] as boolean | undefined,
         input: inputOverrides(a),
-        device: a.device as 'cpu' | 'cuda',
-        threads: a.threads as number | undefined,
-        onProgress: scanProgress('scan'),
-        onStatus: (m) => process.stderr.write(`${m}\n`),
-        warn: (line) => console.error(`fviz: warning: ${line}`),
-        command: process.argv.slice(2).join(' '),
+        ...scanRunOptions(a),
       });
       const warning = skippedWarning(r.index.skipped.files);
       if (warning) console.error(`fviz: warning: ${warning}`);

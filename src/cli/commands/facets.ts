@@ -2,7 +2,7 @@ import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { multifacetedVisualization, type FacetMethod } from '../../dataset/facets.ts';
 import { PIXEL_METHODS } from '../../latent-opt/pixel.ts';
-import { scanProgress, skippedWarning } from './examples.ts';
+import { scanCheckpointOptions, scanRunOptions, skippedWarning } from './examples.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';
 
 export const facetsCommand: CommandModule = (y) =>
@@ -11,24 +11,24 @@ export const facetsCommand: CommandModule = (y) =>
     "multifaceted visualization: cluster a unit's top dataset images and optimize once from each cluster",
     (c) =>
       inputOptions(
-        c
-          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
-          .option('generator', { type: 'string', describe: 'generator for DGN-AM facets (from encoded codes): .onnx path, embedded, dgn-fc6, twin:fc6-generator' })
-          .option('encoder', { type: 'string', describe: "MODEL:TENSOR whose activations are the generator's code (default: the generator card's encoder)" })
-          .option('method', { choices: ['dgn', ...PIXEL_METHODS.filter((m) => m !== 'fourier')] as const, describe: 'dgn (with --generator), else a pixel-space method started from the images (default tv)' })
-          .option('objective', { type: 'string', demandOption: true, describe: 'the unit: class:K, TENSOR:C, TENSOR:C@Y,X, sums' })
-          .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive), a CIFAR-10 binary folder, or cifar10 (its test split)' })
-          .option('k', { type: 'number', default: 4, describe: 'facets (k-means clusters)' })
-          .option('top', { type: 'number', default: 50, describe: "the unit's top images to cluster" })
-          .option('embed-layer', { type: 'string', describe: "layer whose activations embed the images (default: the layer before the logits for class objectives, else the objective's layer)" })
-          .option('out', { type: 'string', demandOption: true, describe: 'output folder: facets.png, facets.json, run.json, facet-K/' })
-          .option('steps', { type: 'number', describe: 'optimization steps per facet' })
-          .option('lr', { type: 'number', describe: 'learning rate (pixel methods) or start step size (dgn)' })
-          .option('seed', { type: 'number', default: 0 })
-          .option('batch', { type: 'number', default: 16, describe: 'images per inference batch in the scan' })
-          .option('examples', { type: 'number', default: 8, describe: 'dataset images shown beside each facet' })
-          .option('checkpoint-every', { type: 'number', default: 50, describe: 'batches between checkpoints of the scan (OUT/scan.ckpt)' })
-          .option('fresh', { type: 'boolean', describe: 'ignore a checkpoint in OUT and scan from the start' }),
+        scanCheckpointOptions(
+          c
+            .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+            .option('generator', { type: 'string', describe: 'generator for DGN-AM facets (from encoded codes): .onnx path, embedded, dgn-fc6, twin:fc6-generator' })
+            .option('encoder', { type: 'string', describe: "MODEL:TENSOR whose activations are the generator's code (default: the generator card's encoder)" })
+            .option('method', { choices: ['dgn', ...PIXEL_METHODS.filter((m) => m !== 'fourier')] as const, describe: 'dgn (with --generator), else a pixel-space method started from the images (default tv)' })
+            .option('objective', { type: 'string', demandOption: true, describe: 'the unit: class:K, TENSOR:C, TENSOR:C@Y,X, sums' })
+            .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive), a CIFAR-10 binary folder, or cifar10 (its test split)' })
+            .option('k', { type: 'number', default: 4, describe: 'facets (k-means clusters)' })
+            .option('top', { type: 'number', default: 50, describe: "the unit's top images to cluster" })
+            .option('embed-layer', { type: 'string', describe: "layer whose activations embed the images (default: the layer before the logits for class objectives, else the objective's layer)" })
+            .option('out', { type: 'string', demandOption: true, describe: 'output folder: facets.png, facets.json, run.json, facet-K/' })
+            .option('steps', { type: 'number', describe: 'optimization steps per facet' })
+            .option('lr', { type: 'number', describe: 'learning rate (pixel methods) or start step size (dgn)' })
+            .option('seed', { type: 'number', default: 0 })
+            .option('batch', { type: 'number', default: 16, describe: 'images per inference batch in the scan' })
+            .option('examples', { type: 'number', default: 8, describe: 'dataset images shown beside each facet' }),
+        ),
       ),
     async (a) => {
       if (a.steps !== undefined && (!Number.isInteger(a.steps) || (a.steps as number) < 0)) throw new FvizError(`--steps ${a.steps} must be a non-negative integer`);
@@ -51,15 +51,8 @@ export const facetsCommand: CommandModule = (y) =>
         pixel: lr !== undefined ? { lr } : undefined,
         dgn: lr !== undefined ? { startStep: lr } : undefined,
         input: inputOverrides(a),
-        checkpointEvery: a['checkpoint-every'] as number,
-        fresh: a.fresh as boolean | undefined,
-        device: a.device as 'cpu' | 'cuda',
-        threads: a.threads as number | undefined,
-        onProgress: scanProgress('scan'),
         onFacet: (f, k) => process.stderr.write(`facet ${f + 1}/${k} ...\n`),
-        onStatus: (m) => process.stderr.write(`${m}\n`),
-        warn: (line) => console.error(`fviz: warning: ${line}`),
-        command: process.argv.slice(2).join(' '),
+        ...scanRunOptions(a),
       });
       const warning = skippedWarning(r.record.dataset.skipped);
       if (warning) console.error(`fviz: warning: ${warning.replace('index.json', 'facets.json')}`);
