@@ -15,40 +15,12 @@ import { Session } from '../src/runtime/session.ts';
 import { sharedFile } from '../src/shared-path.ts';
 import { fc6GeneratorTwin, fc6GeneratorTwinWeights } from '../src/twins/fc6-generator.ts';
 import { fetchModel } from '../src/models/install.ts';
-import { crc32 } from '../src/models/zip.ts';
+import { zip } from './helpers/zip.ts';
 import { readFileSync } from 'node:fs';
 
 const slow = !!process.env['FVIZ_SLOW_TESTS'];
 const root = mkdtempSync(join(tmpdir(), 'fviz-models-e2e-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** A one-member zip, stored (no compression). */
-function storedZip(name: string, data: Uint8Array): Buffer {
-  const n = Buffer.from(name);
-  const crc = crc32(data);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(n.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(n.length, 28);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(46 + n.length, 12);
-  end.writeUInt32LE(30 + n.length + data.length, 16);
-  return Buffer.concat([local, n, data, central, n, end]);
-}
 
 describe.runIf(slow)('dgn-fc6 end to end (FVIZ_SLOW_TESTS)', () => {
   it('downloads, converts and installs a full-size generator that computes what its twin computes', async () => {
@@ -57,7 +29,7 @@ describe.runIf(slow)('dgn-fc6 end to end (FVIZ_SLOW_TESTS)', () => {
     const weights = fc6GeneratorTwinWeights(3);
     const net = parseNet(prototxt);
     const caffemodel = encodeCaffemodel({ layers: net.layers.map((l) => ({ name: l.name, type: l.type, bottom: l.bottom, top: l.top, blobs: weights.get(l.name) ?? [] })) });
-    const body = storedZip('release_deepsim_v0/fc6/generator.caffemodel', caffemodel);
+    const body = zip([{ name: 'release_deepsim_v0/fc6/generator.caffemodel', data: caffemodel }]);
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-length': String(body.length) });
       res.end(body);

@@ -8,7 +8,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCaffemodel } from '../src/caffe/caffemodel.ts';
 import { openClassifier } from '../src/classifier/card.ts';
@@ -20,7 +19,7 @@ import { tensor } from '../src/onnx/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
 import { resolveClassifier, resolveGenerator } from '../src/models/registry.ts';
 import { addModel, fetchModel, listModels } from '../src/models/install.ts';
-import { crc32 } from '../src/models/zip.ts';
+import { zip } from './helpers/zip.ts';
 import { deriveCaffe2Aliases } from '../src/models/caffe-aliases.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 
@@ -86,47 +85,6 @@ const genCaffemodel = encodeCaffemodel({
     { name: 'deconv0', type: 'Deconvolution', blobs: genBlobs.deconv0 },
   ],
 });
-
-/** A zip archive (stored or deflated members), as release_deepsim_v0.zip holds the generators. */
-function zip(members: { name: string; data: Uint8Array; deflate?: boolean }[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const m of members) {
-    const name = Buffer.from(m.name);
-    const body = m.deflate ? deflateRawSync(m.data) : Buffer.from(m.data);
-    const crc = crc32(m.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(m.deflate ? 8 : 0, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(m.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(m.deflate ? 8 : 0, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(m.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, body);
-    centrals.push(central, name);
-    offset += 30 + name.length + body.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(members.length, 8);
-  end.writeUInt16LE(members.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
 
 const classifierBytes = Buffer.from(encodeModel(zooStyleClassifier()));
 const deepsimZip = zip([
