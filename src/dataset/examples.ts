@@ -10,9 +10,8 @@ import { resolveClassifier } from '../models/registry.ts';
 import { writeAtomic } from '../onnx/proto.ts';
 import { fileSha256 } from '../latent-opt/run-output.ts';
 import { VERSION } from '../latent-opt/visualize.ts';
-import type { SessionOptions } from '../runtime/session.ts';
 import { renderChannelSheet, type SheetExample } from './examples-sheet.ts';
-import { layerProbe, scanActivations, type ScanProbe, type ScanProgress, type ScanResult } from './scan.ts';
+import { layerProbe, scanActivations, type ScanCommandOptions, type ScanProbe, type ScanResult } from './scan.ts';
 import { cropBox } from './scan-rf.ts';
 import { percentilePoints, type Example } from './scan-stats.ts';
 import { openScanSource, type ImageSource } from './stream-source.ts';
@@ -107,7 +106,7 @@ export async function decodeMany(source: ImageSource, indices: Iterable<number>,
   return out;
 }
 
-export interface ExamplesOptions extends Omit<SessionOptions, 'source'> {
+export interface ExamplesOptions extends ScanCommandOptions {
   model?: string;
   layer: string;
   dataset: string;
@@ -122,17 +121,9 @@ export interface ExamplesOptions extends Omit<SessionOptions, 'source'> {
   exactLimit?: number;
   reservoir?: number;
   seed?: number;
-  checkpointEvery?: number;
-  /** Start over even when OUT holds a checkpoint of this scan. */
-  fresh?: boolean;
   /** Keep OUT/scan.ckpt after finishing (it holds every value in exact mode). */
   keepState?: boolean;
   input?: Partial<InputConvention>;
-  signal?: AbortSignal;
-  onProgress?: (p: ScanProgress) => void;
-  onStatus?: (msg: string) => void;
-  warn?: (line: string) => void;
-  command?: string;
 }
 
 export interface ExamplesResult {

@@ -24,7 +24,7 @@ import { Session, type SessionOptions } from '../runtime/session.ts';
 import { bytesToNchw, formatValue } from './examples-sheet.ts';
 import { decodeMany } from './examples.ts';
 import { kmeans, type KMeansResult } from './kmeans.ts';
-import { layerProbe, loadAtBatch, objectiveProbe, scanActivations, type ScanProgress } from './scan.ts';
+import { layerProbe, loadAtBatch, objectiveProbe, scanActivations, type ScanCommandOptions } from './scan.ts';
 import { resolveTerms } from '../objectives/build.ts';
 import { parseObjective } from '../objectives/parse.ts';
 import { openScanSource, toDisplayBatch, type ImageSource } from './stream-source.ts';
@@ -32,7 +32,7 @@ import { createOutputFolder } from '../util/output-folder.ts';
 
 export type FacetMethod = 'dgn' | PixelMethod;
 
-export interface FacetsOptions extends Omit<SessionOptions, 'source'> {
+export interface FacetsOptions extends ScanCommandOptions {
   model?: string;
   /** A generator: facets by DGN-AM from encoded codes. Without one, a pixel-space method from the images. */
   generator?: string;
@@ -58,15 +58,8 @@ export interface FacetsOptions extends Omit<SessionOptions, 'source'> {
   /** Overrides for DGN-AM (step sizes, optimizer, ...). */
   dgn?: Partial<Omit<DgnVisualizeOptions, 'model' | 'generator' | 'objective' | 'out' | 'init'>>;
   input?: Partial<InputConvention>;
-  checkpointEvery?: number;
-  fresh?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (p: ScanProgress) => void;
   /** Called before each facet's optimization starts. */
   onFacet?: (index: number, k: number) => void;
-  onStatus?: (msg: string) => void;
-  warn?: (line: string) => void;
-  command?: string;
 }
 
 export interface FacetImage {

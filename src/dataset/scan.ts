@@ -154,6 +154,14 @@ export interface ScanOptions extends Omit<SessionOptions, 'source'> {
   warn?: (line: string) => void;
 }
 
+/** What a command built on one scan (examples, facets) takes besides its own options. */
+export interface ScanCommandOptions extends Omit<SessionOptions, 'source'>, Pick<ScanOptions, 'checkpointEvery' | 'fresh' | 'signal' | 'onProgress' | 'warn'> {
+  /** Told of slow preparation before the scan starts (extracting CIFAR-10). */
+  onStatus?: (msg: string) => void;
+  /** The command line, for run.json. */
+  command?: string;
+}
+
 export interface ScanResult {
   stats: ChannelStats;
   /** Channels (K for N x K, 1 for N). */

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { datasetExamples } from '../../dataset/examples.ts';
-import type { ScanProgress } from '../../dataset/scan.ts';
+import type { ScanCommandOptions, ScanProgress } from '../../dataset/scan.ts';
 import { ProgressLine } from '../progress.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';
 
@@ -51,7 +51,7 @@ export function scanCheckpointOptions<T>(y: Argv<T>) {
 }
 
 /** What a scanning command passes on from its command line: checkpoints, session, progress line and messages. */
-export function scanRunOptions(a: Record<string, unknown>) {
+export function scanRunOptions(a: Record<string, unknown>): ScanCommandOptions {
   const every = a['checkpoint-every'] as number;
   if (!Number.isInteger(every) || every < 1) throw new FvizError(`--checkpoint-every ${every} must be a positive integer`);
   return {
