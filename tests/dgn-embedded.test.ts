@@ -1,0 +1,81 @@
+// DGN-AM on the embedded CIFAR-10 pair (issue acceptance): the objective rises over the run, the final code
+// stays inside the generator card's per-unit bounds, frames are written, and on each of the 10 class logits
+// the images land in the target class by the embedded classifier's own judgement. Runs when
+// models/embedded/generator.onnx exists (the project trains it: scripts/train-embedded-generator.sh).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DgnProgram, runDgnAm } from '../src/latent-opt/dgn.ts';
+import { loadPrepared, visualizeDgn } from '../src/latent-opt/visualize.ts';
+import { EMBEDDED_DIR, resolveClassifier, resolveGenerator } from '../src/models/registry.ts';
+import { dgnClassCheck } from '../src/train/generator-dgn-check.ts';
+
+const present = existsSync(join(EMBEDDED_DIR, 'classifier.onnx')) && existsSync(join(EMBEDDED_DIR, 'generator.onnx'));
+
+describe.runIf(present)('DGN-AM on the embedded models', () => {
+  const root = mkdtempSync(join(tmpdir(), 'fviz-dgn-embedded-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('raises the objective of every batch member, writes frames and run.json', async () => {
+    const out = join(root, 'visualize');
+    const r = await visualizeDgn({ model: 'embedded', generator: 'embedded', objective: 'class:cat', steps: 60, frames: [0, 30, 60], batch: 2, out, seed: 3 });
+    for (let i = 0; i < 2; i++) expect(r.final[i]!).toBeGreaterThan(r.history[0]![i]! + 1);
+    const files = ['frames/strip.png', ...[0, 1].flatMap((k) => [k === 0 ? 'result.png' : `result-${k}.png`, ...[0, 30, 60].map((s) => `frames/step-${String(s).padStart(5, '0')}-${k}.png`)])];
+    for (const f of files) expect(existsSync(join(out, f)), f).toBe(true);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(run.method).toBe('dgn');
+    expect(run.parameters.bounds).toBe(true);
+  });
+
+  it('keeps every unit of the final code inside the card bounds', async () => {
+    const cls = resolveClassifier('embedded');
+    const gen = resolveGenerator('embedded');
+    expect(gen.lower?.length).toBe(gen.card.codeSize);
+    expect(gen.upper?.length).toBe(gen.card.codeSize);
+    const program = await DgnProgram.create({
+      generator: loadPrepared(gen.modelPath, 2),
+      classifier: loadPrepared(cls.modelPath, 2),
+      generatorCard: gen.card,
+      classifierCard: cls.card,
+      objective: 'class:ship',
+      names: { labels: cls.labels, preSoftmax: cls.card.preSoftmax, aliases: cls.card.aliases },
+    });
+    try {
+      // A large start step pushes many units against their bounds; the clip must hold them there.
+      const res = await runDgnAm(program, { steps: 30, startStep: 4, endStep: 1e-10, l2: 0.99, optimizer: 'nguyen', init: 'random', seed: 9, lower: gen.lower, upper: gen.upper });
+      const unit = gen.card.codeSize!;
+      let atUpper = 0;
+      for (let k = 0; k < res.code.length; k++) {
+        const u = k % unit;
+        expect(res.code[k]!).toBeGreaterThanOrEqual(gen.lower![u]!);
+        expect(res.code[k]!).toBeLessThanOrEqual(gen.upper![u]!);
+        if (gen.upper![u]! > 0 && res.code[k]! >= gen.upper![u]! * 0.99 * 0.99) atUpper++;
+      }
+      expect(atUpper).toBeGreaterThan(0);
+    } finally {
+      await program.release();
+    }
+  });
+
+  it('puts the images of each of the 10 class logits in the target class', async () => {
+    const gen = resolveGenerator('embedded');
+    const r = await dgnClassCheck({
+      classifier: resolveClassifier('embedded').modelPath,
+      generator: gen.modelPath,
+      settings: { steps: gen.card.dgn?.steps ?? 200, startStep: gen.card.dgn?.startStep ?? 0.5, endStep: 1e-10, l2: 0.99 },
+      seeds: 2,
+      seed: 21,
+    });
+    const rows = r.classes.map((c) => `${c.label} ${c.hits}/${c.n} p=${c.meanProb.toFixed(2)} logit ${c.logitStart.toFixed(1)}->${c.logitEnd.toFixed(1)}`);
+    console.log(`DGN-AM class check: ${r.hits}/${r.n}; ${rows.join('; ')}`);
+    for (const c of r.classes) {
+      expect(c.hits, c.label).toBe(c.n);
+      expect(c.logitEnd, c.label).toBeGreaterThan(c.logitStart);
+    }
+  }, 300_000);
+});
+
+describe.skipIf(present)('DGN-AM on the embedded models (skipped)', () => {
+  it.skip('needs models/embedded/generator.onnx', () => {});
+});
