@@ -130,18 +130,25 @@ describe('generator training', () => {
   it('runs from the command line, ending with the DGN-AM class check in the card and its sheet', () => {
     const out = join(dir, 'cli');
     const args = ['bin/fviz.js', 'train', 'generator', '--classifier', classifier, '--data', data, '--out', out, '--arch', 'tiny', '--discriminator', 'tiny', '--comparator', TINY_COMPARATOR,
-      '--epochs', '1', '--batch', '16', '--threads', '1', '--epoch-test-limit', '16', '--dgn-steps', '5', '--dgn-start-steps', '0.5,1', '--dgn-check-seeds', '2'];
+      '--epochs', '1', '--batch', '16', '--threads', '1', '--epoch-test-limit', '16', '--dgn-steps', '5', '--dgn-start-steps', '0.5,1', '--dgn-bound-multiples', '1.5,3', '--dgn-check-seeds', '2'];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/epoch 1\/1 step 10\/10 .*img\/s \| ETA/);
     expect(r.stdout).toMatch(/test reconstruction \(32 images\): mse/);
     const card = JSON.parse(readFileSync(join(out, 'generator.card.json'), 'utf8'));
-    // Both start steps tried; the card recommends the one with the most images in the target class (then the highest mean p).
-    const grid = card.dgnCheck.startStepGrid as { startStep: number; hits: number; meanProb: number }[];
-    expect(grid.map((g) => g.startStep)).toEqual([0.5, 1]);
-    const best = grid.reduce((a, g) => (g.hits > a.hits || (g.hits === a.hits && g.meanProb > a.meanProb) ? g : a));
+    // Every start step x bound multiple tried; the card recommends the least saturated of those within the
+    // hit margin of the best (then the highest mean p), and the bounds file holds the chosen multiple.
+    const grid = card.dgnCheck.grid as { startStep: number; boundMultiple: number; hits: number; meanProb: number; saturated: number }[];
+    expect(grid.map((g) => [g.boundMultiple, g.startStep])).toEqual([[1.5, 0.5], [1.5, 1], [3, 0.5], [3, 1]]);
+    const maxHits = Math.max(...grid.map((g) => g.hits));
+    const best = grid.filter((g) => g.hits >= maxHits - 1).reduce((a, g) => (g.saturated < a.saturated || (g.saturated === a.saturated && g.meanProb > a.meanProb) ? g : a));
     expect(card.dgn).toEqual({ steps: 5, startStep: best.startStep, endStep: 1e-10, l2: 0.99 });
+    expect(card.dgnCheck.boundMultiple).toBe(best.boundMultiple);
+    expect(card.boundsInfo.multiple).toBe(best.boundMultiple);
     expect(card.dgnCheck.hits).toBe(best.hits);
+    const bounds = readFileSync(join(out, 'generator.bounds.txt'), 'utf8').trim().split('\n').map(Number);
+    expect(bounds.length).toBe(card.codeSize);
+    expect(Math.max(...bounds)).toBeGreaterThan(0);
     expect(card.dgnCheck.images).toBe(20);
     expect(card.dgnCheck.classes.map((c: { class: string }) => c.class)).toEqual(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
     // The objective rose for every class: DGN-AM moved the codes towards the logit.

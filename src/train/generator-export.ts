@@ -13,8 +13,10 @@ import { saveModel, writeAtomic } from '../onnx/proto.ts';
 import { nchw, type Nchw } from '../regularizers/nchw.ts';
 import { renderSheet, writeSheet, type SheetRow } from '../render/sheet.ts';
 import { fillBatch, IDENTITY_NORMALIZATION } from '../dataset/batches.ts';
+import { readBoundsFile, writeBoundsFile } from './bounds.ts';
 import type { DiscriminatorConfig } from './discriminator-net.ts';
-import { dgnClassCheck, type DgnCheckResult } from './generator-dgn-check.ts';
+import type { DgnCheckResult } from './generator-dgn-check.ts';
+import { chooseDgnSettings, type DgnChoice } from './generator-dgn-settings.ts';
 import { ReconstructionEval, type Reconstruction } from './generator-eval.ts';
 import { buildGenerator, generatorMacs, type GeneratorConfig } from './generator-net.ts';
 import { loadFrozenClassifier, type FrozenClassifier } from './generator-step.ts';
@@ -46,6 +48,8 @@ export interface ExportOptions {
   dgnCheckSeeds?: number;
   /** Start step sizes to try in the DGN-AM check; the best goes into the card's dgn settings. */
   dgnStartSteps?: number[];
+  /** Multiples of the observed code range to try as upper bounds in the same check (default: the run's). */
+  dgnBoundMultiples?: number[];
   onStatus?: (msg: string) => void;
 }
 
@@ -181,52 +185,70 @@ export async function exportGenerator(f: ExportFacts, gw: Map<string, Float32Arr
   const writeCard = () => writeAtomic(cardPath, `${JSON.stringify(card, null, 2)}\n`);
   writeCard();
   if (o.final && o.dgnCheck) {
-    // Nguyen's settings assume fc6 codes of ImageNet scale; try each start step of the grid and recommend
-    // the one whose images the classifier puts in the target class most often (then: highest mean p).
-    const startSteps = o.dgnStartSteps?.length ? o.dgnStartSteps : [f.dgn.startStep];
-    const seeds = o.dgnCheckSeeds ?? 4;
-    let best: DgnCheckResult | undefined;
-    const grid: { startStep: number; hits: number; meanProb: number }[] = [];
-    const meanProb = (c: DgnCheckResult) => c.classes.reduce((a, k) => a + k.meanProb, 0) / Math.max(1, c.classes.length);
-    for (const startStep of startSteps) {
-      const settings = { ...f.dgn, startStep };
-      status(`DGN-AM check: every class logit, ${seeds} random codes each, ${settings.steps} steps from step size ${startStep}`);
-      const check = await dgnClassCheck({
-        classifier: f.cls.path,
-        generator: modelPath,
-        settings,
-        seeds,
-        threads: o.threads,
-        onClass: (c) => status(`  ${c.label}: ${c.hits}/${c.n} in the target class (mean p ${c.meanProb.toFixed(3)})`),
-      });
-      grid.push({ startStep, hits: check.hits, meanProb: round(meanProb(check), 4) });
-      if (!best || check.hits > best.hits || (check.hits === best.hits && meanProb(check) > meanProb(best))) best = check;
-    }
-    const check = best!;
-    files.dgnCheck = check;
-    card.dgn = check.settings;
-    card['dgnCheck'] = {
-      settings: check.settings,
-      init: check.init,
-      seedsPerClass: check.seeds,
-      hits: check.hits,
-      images: check.n,
-      rate: round(check.hits / check.n, 4),
-      msPerStep: round(check.msPerStep, 3),
-      classes: check.classes.map((c) => ({ class: c.label, hits: c.hits, meanProb: round(c.meanProb, 4), logitStart: round(c.logitStart, 4), logitEnd: round(c.logitEnd, 4) })),
-      ...(grid.length > 1 ? { startStepGrid: grid } : {}),
-    };
+    const multiple = meta.bounds?.multiple ?? 3;
+    const boundsPath = join(f.out, BOUNDS_FILE);
+    const observedRange = readBoundsFile(boundsPath).map((v) => v / multiple);
+    const choice = await chooseDgnSettings({
+      classifier: f.cls.path,
+      generator: modelPath,
+      base: f.dgn,
+      startSteps: o.dgnStartSteps?.length ? o.dgnStartSteps : [f.dgn.startStep],
+      boundMultiples: o.dgnBoundMultiples?.length ? o.dgnBoundMultiples : [multiple],
+      observedRange,
+      seeds: o.dgnCheckSeeds ?? 4,
+      threads: o.threads,
+      onStatus: status,
+    });
+    files.dgnCheck = choice.check;
+    files.dgnSheet = await recordDgnChoice(card, choice, { out: f.out, observedRange, images: meta.bounds?.images });
     writeCard();
-    files.dgnSheet = join(f.out, 'dgn-classes.png');
-    const rows: SheetRow[] = Array.from({ length: check.seeds }, (_, s) => ({
-      label: `seed ${s}`,
-      cells: check.images.map((im) => ({ image: im, index: s })),
-    }));
-    const st = check.settings;
-    await writeSheet(
-      files.dgnSheet,
-      renderSheet({ rows, columns: check.classes.map((c) => `${c.label} ${c.hits}/${c.n}`), title: `DGN-AM on each class logit (${st.steps} steps, step ${st.startStep} -> ${st.endStep}, L2 ${st.l2})`, tile: 96 }),
-    );
   }
   return files;
+}
+
+/**
+ * Puts a DGN-AM settings choice into a generator card (dgn, dgnCheck, boundsInfo), rewrites the bounds file
+ * in `out` at the chosen multiple of the observed range, and renders dgn-classes.png there; returns its path.
+ */
+export async function recordDgnChoice(card: GeneratorCard, choice: DgnChoice, at: { out: string; observedRange: Float32Array; images?: number }): Promise<string> {
+  const check = choice.check;
+  writeBoundsFile(join(at.out, BOUNDS_FILE), Float32Array.from(at.observedRange, (v) => v * choice.boundMultiple));
+  card.bounds = { lower: 0, upper: BOUNDS_FILE };
+  card['boundsInfo'] = {
+    lower: 0,
+    upper: `${choice.boundMultiple} x the observed range of each unit over ${at.images ?? '?'} training images`,
+    multiple: choice.boundMultiple,
+    file: BOUNDS_FILE,
+  };
+  card.dgn = check.settings;
+  card['dgnCheck'] = {
+    settings: check.settings,
+    boundMultiple: choice.boundMultiple,
+    init: check.init,
+    seedsPerClass: check.seeds,
+    hits: check.hits,
+    images: check.n,
+    rate: round(check.hits / check.n, 4),
+    saturated: round(check.saturated, 4),
+    msPerStep: round(check.msPerStep, 3),
+    classes: check.classes.map((c) => ({ class: c.label, hits: c.hits, meanProb: round(c.meanProb, 4), saturated: round(c.saturated, 4), logitStart: round(c.logitStart, 4), logitEnd: round(c.logitEnd, 4) })),
+    rule: `the least saturated of the settings within ${choice.margin} hit${choice.margin === 1 ? '' : 's'} of the best (then the highest mean probability)`,
+    ...(choice.grid.length > 1 ? { grid: choice.grid } : {}),
+  };
+  const sheet = join(at.out, 'dgn-classes.png');
+  const rows: SheetRow[] = Array.from({ length: check.seeds }, (_, s) => ({
+    label: `seed ${s}`,
+    cells: check.images.map((im) => ({ image: im, index: s })),
+  }));
+  const st = check.settings;
+  await writeSheet(
+    sheet,
+    renderSheet({
+      rows,
+      columns: check.classes.map((c) => `${c.label} ${c.hits}/${c.n}`),
+      title: `DGN-AM on each class logit (${st.steps} steps, step ${st.startStep} -> ${st.endStep}, L2 ${st.l2}, bounds ${choice.boundMultiple}x the observed range)`,
+      tile: 96,
+    }),
+  );
+  return sheet;
 }

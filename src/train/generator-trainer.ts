@@ -79,6 +79,8 @@ export interface TrainGeneratorOptions {
   dgnCheckSeeds?: number;
   /** Start step sizes to try in the check (the best is recommended in the card); default: dgn.startStep only. */
   dgnStartSteps?: number[];
+  /** Multiples of the observed code range to try as upper bounds in the same check; default: boundsMultiple only. */
+  dgnBoundMultiples?: number[];
   /** The card's encoder ('MODEL:TENSOR'); default 'embedded:<code>' for the embedded classifier, else '<path>:<code>'. */
   encoder?: string;
   stopAtStep?: number;
@@ -212,6 +214,7 @@ function means(s: GeneratorTrainMeta['sums']): LossMeans {
 export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGeneratorResult> {
   const opt = resolveOptions(o);
   if (o.dgnStartSteps?.some((v) => !(v > 0))) throw new FvizError(`--dgn-start-steps must be positive numbers, got ${o.dgnStartSteps.join(',')}`);
+  if (o.dgnBoundMultiples?.some((v) => !(v > 0))) throw new FvizError(`--dgn-bound-multiples must be positive numbers, got ${o.dgnBoundMultiples.join(',')}`);
   const genCfg = resolveGeneratorConfig(o.arch);
   const discCfg = resolveDiscriminatorConfig(o.discriminator);
   const out = resolve(o.out);
@@ -436,6 +439,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       dgnCheck: o.dgnCheck ?? true,
       dgnCheckSeeds: o.dgnCheckSeeds,
       dgnStartSteps: o.dgnStartSteps,
+      dgnBoundMultiples: o.dgnBoundMultiples,
       onStatus: status,
     });
     Object.assign(files, ex);

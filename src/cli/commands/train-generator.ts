@@ -52,6 +52,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         .option('dgn-check', { type: 'boolean', default: true, describe: 'run DGN-AM on every class logit at the end (--no-dgn-check skips)' })
         .option('dgn-check-seeds', { type: 'number', default: 4 })
         .option('dgn-start-steps', { type: 'string', default: DEFAULT_DGN_START_STEPS.join(','), describe: 'comma-separated start step sizes to try in the check; the best is recommended in the card' })
+        .option('dgn-bound-multiples', { type: 'string', describe: 'comma-separated multiples of the observed code range to try as upper bounds in the check (default: the bounds multiple only); the card keeps the chosen one' })
         .option('encoder', { type: 'string', describe: "the card's encoder MODEL:TENSOR (default: embedded:fc6 for the embedded classifier)" })
         .option('stop-at-step', { type: 'number', describe: 'stop after this global step (checkpointed)' }),
     async (a) => {
@@ -82,6 +83,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         dgn: { steps: a['dgn-steps'] as number, startStep: (a['dgn-start-step'] as number | undefined) ?? DEFAULT_DGN.startStep, endStep: a['dgn-end-step'] as number, l2: a['dgn-l2'] as number },
         dgnCheck: a['dgn-check'] as boolean,
         dgnCheckSeeds: a['dgn-check-seeds'] as number,
+        dgnBoundMultiples: a['dgn-bound-multiples'] !== undefined ? String(a['dgn-bound-multiples']).split(',').map(Number) : undefined,
         dgnStartSteps: a['dgn-start-step'] !== undefined ? [a['dgn-start-step'] as number] : String(a['dgn-start-steps']).split(',').map(Number),
         encoder: a.encoder as string | undefined,
         stopAtStep: a['stop-at-step'] as number | undefined,
