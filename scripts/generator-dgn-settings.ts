@@ -43,6 +43,7 @@ const choice = await chooseDgnSettings({
   onStatus: (m) => console.error(m),
 });
 await recordDgnChoice(card, choice, { out: from, observedRange, images });
+card['dgnCheck'].command = ['node bin/run-ts.js scripts/generator-dgn-settings.ts', ...args].join(' ');
 writeAtomic(cardPath, `${JSON.stringify(card, null, 2)}\n`);
 for (const g of choice.grid)
   console.log(`start ${g.startStep} bounds ${g.boundMultiple}x: ${g.hits}/${g.images} in the target class, mean p ${g.meanProb}, ${(100 * g.saturated).toFixed(1)}% saturated`);

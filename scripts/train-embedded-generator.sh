@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${OUT:-.cache/train-generator}
-EPOCHS=${EPOCHS:-12}
+EPOCHS=${EPOCHS:-8}
 BATCH=${BATCH:-64}
 CLASSIFIER=models/embedded/classifier.onnx
 
@@ -31,17 +31,17 @@ RESUME=()
 if [ -f "$OUT/last.ckpt" ]; then RESUME=(--resume); fi
 mkdir -p "$OUT"
 echo "training the generator into $OUT (${EPOCHS} epochs of 50,000 images at batch ${BATCH});"
-# Measured on the reference machine (batch 32 and 64 alike): 27-30 img/s while the classifier's training
-# shared the 2 cores (which then ran at ~60% of its own speed, so alone roughly 45-50 img/s).
-echo "expect ~29 min per epoch with another job on the 2 cores, ~17-19 min alone:"
-echo "${EPOCHS} epochs = about $((EPOCHS * 18 / 60))-$((EPOCHS * 29 / 60)) h, plus ~15 min for the code-range scan and the final checks"
+# Measured on the reference machine, 2026-11-30 (batch 64, the committed run): 65-75 img/s while tests and
+# benches shared the 2 cores, 95-100 img/s alone: 8.3-13 min per epoch, 1h18m for 8 epochs.
+echo "expect ~9 min per epoch alone on 2 cores, ~13 min with other work beside it:"
+echo "${EPOCHS} epochs = about $((EPOCHS * 9))-$((EPOCHS * 13)) min, plus ~1 min for the code-range scan and ~10-15 min for the final checks"
 
 node bin/fviz.js train generator \
   --classifier "$CLASSIFIER" --data cifar10 --out "$OUT" \
   --arch cifar32 --discriminator cifar32 --comparator inception_5b/output \
   --epochs "$EPOCHS" --batch "$BATCH" --lr 1e-3 --schedule cosine \
   --w-pixel 5 --w-feature 1 --w-adv 0.05 --d-pause 0.1 \
-  --dgn-start-steps 0.25,0.5,1,2 --dgn-check-seeds 4 \
+  --dgn-start-steps 0.125,0.25,0.5 --dgn-bound-multiples 1,1.5,3 --dgn-check-seeds 4 \
   --checkpoint-every 100 "${RESUME[@]}" 2>&1 | tee -a "$OUT.log"
 
 PUBLISH=(--from "$OUT")

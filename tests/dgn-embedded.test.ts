@@ -17,11 +17,13 @@ describe.runIf(present)('DGN-AM on the embedded models', () => {
   const root = mkdtempSync(join(tmpdir(), 'fviz-dgn-embedded-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+  // With the card's settings (200 steps): the objective first falls as the random initial code is clipped into
+  // the bounds and decayed, then climbs as the step size shrinks.
   it('raises the objective of every batch member, writes frames and run.json', async () => {
     const out = join(root, 'visualize');
-    const r = await visualizeDgn({ model: 'embedded', generator: 'embedded', objective: 'class:cat', steps: 60, frames: [0, 30, 60], batch: 2, out, seed: 3 });
+    const r = await visualizeDgn({ model: 'embedded', generator: 'embedded', objective: 'class:cat', frames: [0, 100, 200], batch: 2, out, seed: 3 });
     for (let i = 0; i < 2; i++) expect(r.final[i]!).toBeGreaterThan(r.history[0]![i]! + 1);
-    const files = ['frames/strip.png', ...[0, 1].flatMap((k) => [k === 0 ? 'result.png' : `result-${k}.png`, ...[0, 30, 60].map((s) => `frames/step-${String(s).padStart(5, '0')}-${k}.png`)])];
+    const files = ['frames/strip.png', ...[0, 1].flatMap((k) => [k === 0 ? 'result.png' : `result-${k}.png`, ...[0, 100, 200].map((s) => `frames/step-${String(s).padStart(5, '0')}-${k}.png`)])];
     for (const f of files) expect(existsSync(join(out, f)), f).toBe(true);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(run.method).toBe('dgn');
@@ -58,21 +60,26 @@ describe.runIf(present)('DGN-AM on the embedded models', () => {
     }
   });
 
-  it('puts the images of each of the 10 class logits in the target class', async () => {
+  it('puts the images of each of the 10 class logits in the target class, as the card says', async () => {
     const gen = resolveGenerator('embedded');
+    const recorded = gen.card['dgnCheck'] as { hits: number; images: number; seedsPerClass: number; classes: { class: string; hits: number }[] };
+    // The card's check, re-run: every class logit from 4 random codes (seeds 0..3), the card's settings and bounds.
     const r = await dgnClassCheck({
       classifier: resolveClassifier('embedded').modelPath,
       generator: gen.modelPath,
-      settings: { steps: gen.card.dgn?.steps ?? 200, startStep: gen.card.dgn?.startStep ?? 0.5, endStep: 1e-10, l2: 0.99 },
-      seeds: 2,
-      seed: 21,
+      settings: { steps: gen.card.dgn!.steps!, startStep: gen.card.dgn!.startStep!, endStep: gen.card.dgn!.endStep!, l2: gen.card.dgn!.l2! },
+      seeds: recorded.seedsPerClass,
     });
     const rows = r.classes.map((c) => `${c.label} ${c.hits}/${c.n} p=${c.meanProb.toFixed(2)} logit ${c.logitStart.toFixed(1)}->${c.logitEnd.toFixed(1)}`);
     console.log(`DGN-AM class check: ${r.hits}/${r.n}; ${rows.join('; ')}`);
+    expect(r.n).toBe(40);
+    expect(r.hits).toBeGreaterThanOrEqual(36);
     for (const c of r.classes) {
-      expect(c.hits, c.label).toBe(c.n);
+      expect(c.hits, c.label).toBeGreaterThanOrEqual(3);
       expect(c.logitEnd, c.label).toBeGreaterThan(c.logitStart);
     }
+    // What the card claims is what its settings give (up to one image: thread counts can move a close call).
+    expect(Math.abs(r.hits - recorded.hits)).toBeLessThanOrEqual(1);
   }, 300_000);
 });
 

@@ -14,7 +14,7 @@ export const demoCommand: CommandModule = (y) =>
     'compare DGN-AM with the pixel-space methods on three classes, using the embedded models',
     (c) =>
       c
-        .option('out', { type: 'string', default: 'demo-out', describe: 'output folder' })
+        .option('out', { type: 'string', default: 'fviz-demo', describe: 'output folder' })
         .option('objectives', { type: 'string', default: 'class:airplane,class:cat,class:ship', describe: 'comma-separated objectives' })
         .option('steps', { type: 'number', default: 100 })
         .option('seeds', { type: 'number', default: 1 }),
