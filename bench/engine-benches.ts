@@ -6,13 +6,15 @@ import { findPreSoftmax } from '../src/objectives/build.ts';
 import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';
-import { matmulPeak } from './matmul.ts';
+import { matmulPeak, matmulSession } from './matmul.ts';
 import { flopLine, round, type Bench } from './registry.ts';
-import { bestOf, loadAverage, medianOf, peakRssMb } from './timing.ts';
+import { bestOf, loadAverage, median, medianOf, pairedTimes, peakRssMb } from './timing.ts';
 import { randomInput, twin } from './twins.ts';
 
 const RUNS = 8;
 const WARMUP = 2;
+/** Rounds of the work beside the MatMul, for the paired ratio. */
+const PAIRED_ROUNDS = 12;
 
 /** Best time of the plain forward up to `outputs`: shows how the backward's cost compares. */
 async function forwardMs(model: Model, feeds: Record<string, TensorData>, outputs: string[]): Promise<number> {
@@ -26,26 +28,40 @@ async function forwardMs(model: Model, feeds: Record<string, TensorData>, output
 }
 
 /**
- * Compiles the fused gradient program of `objective` and times it on `feeds`: best and median of RUNS, and the
- * compile time. `after` gets the program before it is released.
+ * Compiles the fused gradient program of `objective` and times it on `feeds`: best and median of RUNS, the
+ * compile time, and PAIRED_ROUNDS rounds of one program run beside one MatMul of the peak line (the
+ * program's GFLOP/s over the MatMul's in the same round; the median over rounds is robust to the machine's
+ * drift, which moves a separate peak figure by +-20% within minutes). `after` gets the program before it is
+ * released.
  */
 async function timeObjectiveGradient(
   model: Model,
   objective: string,
   feeds: Record<string, TensorData>,
+  flops: number,
   after?: (og: ObjectiveGradient) => Promise<void>,
-): Promise<{ ms: number; median: number; compileMs: number }> {
+): Promise<{ ms: number; median: number; compileMs: number; pairedRatios: number[] }> {
   const t0 = performance.now();
   const og = await ObjectiveGradient.create(model, { objective });
   const compileMs = performance.now() - t0;
+  const mm = await matmulSession(2048);
   try {
     const ms = await bestOf(RUNS, () => og.run(feeds), WARMUP);
-    const median = await medianOf(RUNS, () => og.run(feeds), 0);
+    const medianMs = await medianOf(RUNS, () => og.run(feeds), 0);
+    await mm.run();
+    const paired = await pairedTimes(PAIRED_ROUNDS, () => og.run(feeds), mm.run);
+    const pairedRatios = paired.work.map((w, k) => flops / w / (mm.flops / paired.reference[k]!));
     await after?.(og);
-    return { ms, median, compileMs };
+    return { ms, median: medianMs, compileMs, pairedRatios };
   } finally {
     await og.release();
+    await mm.release();
   }
+}
+
+/** The fields of a paired measurement on a bench line. */
+function pairedFields(ratios: number[]): Record<string, number> {
+  return { ratio_paired_median: round(median(ratios), 3), ratio_paired_min: round(Math.min(...ratios), 3), ratio_paired_max: round(Math.max(...ratios), 3), paired_rounds: ratios.length };
 }
 
 export const peakBench: Bench = {
@@ -80,15 +96,16 @@ export const googlenetBench: Bench = {
   async run(ctx) {
     const model = await twin(ctx, 'googlenet');
     const feeds = randomInput(model, 11);
-    const { ms, median, compileMs } = await timeObjectiveGradient(model, GOOGLENET_OBJECTIVE, feeds, async (og) => {
+    const logits = findPreSoftmax(model.graph)!;
+    const flops = countFlops(model.graph, [logits]);
+    const { ms, median: medianMs, compileMs, pairedRatios } = await timeObjectiveGradient(model, GOOGLENET_OBJECTIVE, feeds, flops.forwardBackwardFlops, async (og) => {
       const res = await og.run(feeds);
       const input = model.graph.inputs[0]!.name;
       await ctx.shared('a:result', () => ({ value: res.value, grad: res.grads.get(input)!.data as Float32Array, feeds }));
     });
-    const logits = findPreSoftmax(model.graph)!;
-    const flops = countFlops(model.graph, [logits]);
     flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
-      ms_median: round(median, 2),
+      ms_median: round(medianMs, 2),
+      ...pairedFields(pairedRatios),
       objective: GOOGLENET_OBJECTIVE,
       input: model.graph.inputs[0]!.shape,
       compile_ms: round(compileMs, 0),
@@ -107,10 +124,11 @@ export const generatorBench: Bench = {
   needs: ['c'],
   async run(ctx) {
     const model = await twin(ctx, 'fc6-generator');
-    const { ms, median, compileMs } = await timeObjectiveGradient(model, GENERATOR_OBJECTIVE, randomInput(model, 12, true));
     const flops = countFlops(model.graph);
+    const { ms, median: medianMs, compileMs, pairedRatios } = await timeObjectiveGradient(model, GENERATOR_OBJECTIVE, randomInput(model, 12, true), flops.forwardBackwardFlops);
     flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
-      ms_median: round(median, 2),
+      ms_median: round(medianMs, 2),
+      ...pairedFields(pairedRatios),
       objective: GENERATOR_OBJECTIVE,
       wrt: model.graph.inputs[0]!.name,
       compile_ms: round(compileMs, 0),

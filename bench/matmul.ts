@@ -13,7 +13,8 @@ export interface MatmulPeak {
   runs: number;
 }
 
-export async function matmulPeak(n = 2048, runs = 8): Promise<MatmulPeak> {
+/** A ready 2048^3-style MatMul session: `run` times nothing, the caller does. */
+export async function matmulSession(n = 2048): Promise<{ n: number; flops: number; run: () => Promise<unknown>; release: () => Promise<void> }> {
   const g = emptyGraph('matmul_peak');
   g.inputs.push({ name: 'A', dtype: 'float32', shape: [n, n] }, { name: 'B', dtype: 'float32', shape: [n, n] });
   const b = new GraphBuilder(g);
@@ -25,10 +26,15 @@ export async function matmulPeak(n = 2048, runs = 8): Promise<MatmulPeak> {
     A: { dtype: 'float32' as const, dims: [n, n], data: rng.fillNormal(new Float32Array(n * n)) },
     B: { dtype: 'float32' as const, dims: [n, n], data: rng.fillNormal(new Float32Array(n * n)) },
   };
+  return { n, flops: 2 * n ** 3, run: () => session.run(feeds), release: () => session.release() };
+}
+
+export async function matmulPeak(n = 2048, runs = 8): Promise<MatmulPeak> {
+  const m = await matmulSession(n);
   try {
-    const ms = await bestOf(runs, () => session.run(feeds), 2);
-    return { n, ms, gflops: (2 * n ** 3) / (ms * 1e6), runs };
+    const ms = await bestOf(runs, m.run, 2);
+    return { n, ms, gflops: m.flops / (ms * 1e6), runs };
   } finally {
-    await session.release();
+    await m.release();
   }
 }

@@ -23,6 +23,9 @@ export const targetsBench: Bench = {
       bench: this.name,
       a_ratio: a,
       b_ratio: b,
+      // The same fractions taken round by round beside a MatMul (median), for a drifting machine.
+      a_ratio_paired: num(ctx.lines.get('a_googlenet_grad'), 'ratio_paired_median'),
+      b_ratio_paired: num(ctx.lines.get('b_generator_grad'), 'ratio_paired_median'),
       a_vs_d: speedup,
       rss_ab_mb: rss,
       targets: {

@@ -26,6 +26,28 @@ export async function medianOf(runs: number, fn: () => unknown, warmup = 1): Pro
   return times[Math.floor(times.length / 2)]!;
 }
 
+/**
+ * `rounds` rounds of one call of `work` then one call of `reference`, each timed: on a shared machine whose
+ * speed drifts, the ratio of two figures taken in the same round compares like with like.
+ */
+export async function pairedTimes(rounds: number, work: () => unknown, reference: () => unknown): Promise<{ work: number[]; reference: number[] }> {
+  const out = { work: [] as number[], reference: [] as number[] };
+  for (let k = 0; k < rounds; k++) {
+    let t0 = performance.now();
+    await work();
+    out.work.push(performance.now() - t0);
+    t0 = performance.now();
+    await reference();
+    out.reference.push(performance.now() - t0);
+  }
+  return out;
+}
+
+export function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)]!;
+}
+
 /** Peak resident set size of this process so far, in MB (VmHWM; maxRSS where /proc is absent). */
 export function peakRssMb(): number {
   try {
