@@ -7,7 +7,7 @@ import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';
 import { matmulPeak, matmulSession } from './matmul.ts';
-import { flopLine, round, type Bench } from './registry.ts';
+import { flopLine, round, type Bench, type BenchContext } from './registry.ts';
 import { bestOf, loadAverage, median, medianOf, pairedTimes, peakRssMb } from './timing.ts';
 import { randomInput, twin } from './twins.ts';
 
@@ -59,9 +59,19 @@ async function timeObjectiveGradient(
   }
 }
 
-/** The fields of a paired measurement on a bench line. */
-function pairedFields(ratios: number[]): Record<string, number> {
-  return { ratio_paired_median: round(median(ratios), 3), ratio_paired_min: round(Math.min(...ratios), 3), ratio_paired_max: round(Math.max(...ratios), 3), paired_rounds: ratios.length };
+/** The line of a timed gradient program: best, median, paired ratios, compile time, and `extra`. */
+function gradientLine(ctx: BenchContext, bench: string, flops: number, t: Awaited<ReturnType<typeof timeObjectiveGradient>>, extra: Record<string, unknown>): void {
+  const r = t.pairedRatios;
+  flopLine(ctx, bench, t.ms, flops, {
+    ms_median: round(t.median, 2),
+    ratio_paired_median: round(median(r), 3),
+    ratio_paired_min: round(Math.min(...r), 3),
+    ratio_paired_max: round(Math.max(...r), 3),
+    paired_rounds: r.length,
+    ...extra,
+    compile_ms: round(t.compileMs, 0),
+    flop_convention: FLOP_CONVENTION,
+  });
 }
 
 export const peakBench: Bench = {
@@ -98,19 +108,12 @@ export const googlenetBench: Bench = {
     const feeds = randomInput(model, 11);
     const logits = findPreSoftmax(model.graph)!;
     const flops = countFlops(model.graph, [logits]);
-    const { ms, median: medianMs, compileMs, pairedRatios } = await timeObjectiveGradient(model, GOOGLENET_OBJECTIVE, feeds, flops.forwardBackwardFlops, async (og) => {
+    const t = await timeObjectiveGradient(model, GOOGLENET_OBJECTIVE, feeds, flops.forwardBackwardFlops, async (og) => {
       const res = await og.run(feeds);
       const input = model.graph.inputs[0]!.name;
       await ctx.shared('a:result', () => ({ value: res.value, grad: res.grads.get(input)!.data as Float32Array, feeds }));
     });
-    flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
-      ms_median: round(medianMs, 2),
-      ...pairedFields(pairedRatios),
-      objective: GOOGLENET_OBJECTIVE,
-      input: model.graph.inputs[0]!.shape,
-      compile_ms: round(compileMs, 0),
-      flop_convention: FLOP_CONVENTION,
-    });
+    gradientLine(ctx, this.name, flops.forwardBackwardFlops, t, { objective: GOOGLENET_OBJECTIVE, input: model.graph.inputs[0]!.shape });
   },
 };
 
@@ -125,15 +128,8 @@ export const generatorBench: Bench = {
   async run(ctx) {
     const model = await twin(ctx, 'fc6-generator');
     const flops = countFlops(model.graph);
-    const { ms, median: medianMs, compileMs, pairedRatios } = await timeObjectiveGradient(model, GENERATOR_OBJECTIVE, randomInput(model, 12, true), flops.forwardBackwardFlops);
-    flopLine(ctx, this.name, ms, flops.forwardBackwardFlops, {
-      ms_median: round(medianMs, 2),
-      ...pairedFields(pairedRatios),
-      objective: GENERATOR_OBJECTIVE,
-      wrt: model.graph.inputs[0]!.name,
-      compile_ms: round(compileMs, 0),
-      flop_convention: FLOP_CONVENTION,
-    });
+    const t = await timeObjectiveGradient(model, GENERATOR_OBJECTIVE, randomInput(model, 12, true), flops.forwardBackwardFlops);
+    gradientLine(ctx, this.name, flops.forwardBackwardFlops, t, { objective: GENERATOR_OBJECTIVE, wrt: model.graph.inputs[0]!.name });
   },
 };
 
