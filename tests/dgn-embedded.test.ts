@@ -2,6 +2,7 @@
 // stays inside the generator card's per-unit bounds, frames are written, and on each of the 10 class logits
 // the images land in the target class by the embedded classifier's own judgement. Runs when
 // models/embedded/generator.onnx exists (the project trains it: scripts/train-embedded-generator.sh).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,27 @@ describe.runIf(present)('DGN-AM on the embedded models', () => {
     // What the card claims is what its settings give (up to one image: thread counts can move a close call).
     expect(Math.abs(r.hits - recorded.hits)).toBeLessThanOrEqual(1);
   }, 300_000);
+});
+
+describe.runIf(present)('fviz visualize --method dgn on the embedded classifier', () => {
+  const repo = join(import.meta.dirname, '..');
+  const cli = (args: string[]) => spawnSync(process.execPath, [join(repo, 'bin/fviz.js'), ...args], { encoding: 'utf8', cwd: repo });
+
+  it('uses the embedded generator when no --generator is given', () => {
+    const out = mkdtempSync(join(tmpdir(), 'fviz-dgn-default-'));
+    const r = cli(['visualize', '--method', 'dgn', '--objective', 'class:horse', '--steps', '5', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    const gen = run.models.find((m: { role: string }) => m.role === 'generator');
+    expect(gen.path).toBe(resolveGenerator('embedded').modelPath);
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('asks for --generator beside another classifier, in one line with exit 2', () => {
+    const r = cli(['visualize', '--method', 'dgn', '--model', 'twin:googlenet', '--objective', 'class:1', '--steps', '1', '--out', join(tmpdir(), 'fviz-never')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^fviz: --method dgn needs --generator .* when --model is not the embedded classifier$/)]);
+  });
 });
 
 describe.skipIf(present)('DGN-AM on the embedded models (skipped)', () => {

@@ -115,7 +115,10 @@ export const visualizeCommand: CommandModule = (y) =>
       const common = { out: a.out as string, device: a.device as 'cpu' | 'cuda', threads: a.threads as number | undefined, command: process.argv.slice(2).join(' ') };
       let result: VisualizeResult;
       if (method === 'dgn') {
-        if (!a.generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path)');
+        // The embedded generator inverts the embedded classifier's code layer: it is the default only beside it.
+        const onEmbedded = a.model === undefined || a.model === 'embedded';
+        const generator = (a.generator as string | undefined) ?? (onEmbedded ? 'embedded' : undefined);
+        if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
         let init: 'zeros' | 'random' | Float32Array | undefined = a.init as 'zeros' | 'random' | undefined;
         if (a['init-image']) {
           if (!a.encoder) throw new FvizError('--init-image with --method dgn needs --encoder MODEL:TENSOR (the layer the generator inverts)');
@@ -125,7 +128,7 @@ export const visualizeCommand: CommandModule = (y) =>
         result = await visualizeDgn({
           ...common,
           model: a.model as string | undefined,
-          generator: a.generator as string,
+          generator,
           objective: a.objective as string,
           steps,
           startStep: (a['start-step'] as number | undefined) ?? (a.lr as number | undefined),
