@@ -182,5 +182,15 @@ describe('simple statistics', () => {
     expect(a.std).toBe(0);
     expect(b.hfRatio).toBeGreaterThan(0.9);
     expect(b.mean).toBeCloseTo(0.5, 1);
+    expect(a.saturated).toBe(0);
+  });
+
+  it('saturated: the fraction of values blown out to black or white', () => {
+    const x = nchw(1, 3, 4, 4);
+    x.data.fill(0.5);
+    x.data.fill(1, 0, 12); // a quarter white
+    x.data.fill(0, 12, 18); // and 6 values black
+    x.data[18] = 1.5 / 255; // more than one 8-bit level above black: not saturated
+    expect(imageMetrics(x).saturated).toBeCloseTo(18 / 48, 12);
   });
 });

@@ -26,6 +26,8 @@ export interface RunMetrics {
   spectrumSlope: number;
   /** Mean absolute neighbour difference. */
   tv: number;
+  /** Fraction of values within one 8-bit level of black or white (CIFAR-10 test images: 2.0%). */
+  saturated: number;
   judge?: JudgeVerdict;
 }
 
@@ -37,6 +39,7 @@ export const NUMERIC_METRICS = [
   ['hfRatio', 'HF energy ratio'],
   ['spectrumSlope', 'spectrum slope'],
   ['tv', 'total variation'],
+  ['saturated', 'saturated fraction'],
   ['judgeProbability', 'judge probability'],
 ] as const;
 export type NumericMetric = (typeof NUMERIC_METRICS)[number][0];
@@ -53,9 +56,9 @@ export interface ImageFacts {
   judge?: JudgeVerdict;
 }
 
-export function runMetrics(base: Omit<RunMetrics, 'activation' | 'hfRatio' | 'spectrumSlope' | 'tv' | 'activationFraction' | 'judge'>, f: ImageFacts): RunMetrics {
+export function runMetrics(base: Omit<RunMetrics, 'activation' | 'hfRatio' | 'spectrumSlope' | 'tv' | 'saturated' | 'activationFraction' | 'judge'>, f: ImageFacts): RunMetrics {
   const im = imageMetrics(f.image);
-  const m: RunMetrics = { ...base, activation: f.activation, hfRatio: im.hfRatio, spectrumSlope: im.spectrumSlope, tv: im.tv };
+  const m: RunMetrics = { ...base, activation: f.activation, hfRatio: im.hfRatio, spectrumSlope: im.spectrumSlope, tv: im.tv, saturated: im.saturated };
   if (f.datasetMax !== undefined) m.activationFraction = f.datasetMax > 0 ? f.activation / f.datasetMax : NaN;
   if (f.judge) m.judge = f.judge;
   return m;
@@ -109,9 +112,9 @@ function csvField(v: string | number | undefined): string {
 
 /** One line per image; empty fields for metrics not measured. */
 export function metricsCsv(rows: readonly RunMetrics[]): string {
-  const header = ['objective', 'unit', 'terms', 'method', 'seed', 'objective_value', 'activation', 'activation_fraction', 'hf_ratio', 'spectrum_slope', 'tv', 'judge_class', 'judge_label', 'judge_probability', 'run'];
+  const header = ['objective', 'unit', 'terms', 'method', 'seed', 'objective_value', 'activation', 'activation_fraction', 'hf_ratio', 'spectrum_slope', 'tv', 'saturated', 'judge_class', 'judge_label', 'judge_probability', 'run'];
   const lines = rows.map((r) =>
-    [r.objective, r.unit, r.terms.join(' + '), r.method, r.seed, r.objectiveValue, r.activation, r.activationFraction, r.hfRatio, r.spectrumSlope, r.tv, r.judge?.class, r.judge?.label, r.judge?.probability, r.run]
+    [r.objective, r.unit, r.terms.join(' + '), r.method, r.seed, r.objectiveValue, r.activation, r.activationFraction, r.hfRatio, r.spectrumSlope, r.tv, r.saturated, r.judge?.class, r.judge?.label, r.judge?.probability, r.run]
       .map(csvField)
       .join(','),
   );

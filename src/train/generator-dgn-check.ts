@@ -10,6 +10,8 @@ import { nchw, type Nchw } from '../regularizers/nchw.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import { DISPLAY_INPUT } from '../classifier/card.ts';
 import { FvizError } from '../errors.ts';
+import { saturatedFraction } from '../render/metrics.ts';
+
 
 export interface DgnCheckOptions extends SessionOptions {
   classifier: string;
@@ -136,15 +138,4 @@ export async function dgnClassCheck(o: DgnCheckOptions): Promise<DgnCheckResult>
   result.msPerStep = stepMs / Math.max(1, stepCount);
   result.saturated = result.classes.reduce((a, c) => a + c.saturated, 0) / Math.max(1, result.classes.length);
   return result;
-}
-
-/**
- * Fraction of the values (RGB in [0,1]) within one 8-bit level of black or white. DGN-AM pushed past what
- * the generator saw in training blows images out to flat white or black blobs the classifier still scores
- * highly; CIFAR-10's own test images have about 2% of such values.
- */
-export function saturatedFraction(data: Float32Array): number {
-  let n = 0;
-  for (const v of data) if (v <= 1 / 255 || v >= 254 / 255) n++;
-  return n / Math.max(1, data.length);
 }
