@@ -24,6 +24,7 @@ import { resolveGeneratorConfig, type GeneratorConfig } from './generator-net.ts
 import { GanSteps, loadFrozenClassifier, type GanLossWeights } from './generator-step.ts';
 import { Optimizer, type ParamSlot } from './optimizer.ts';
 import { learningRate, type ScheduleKind } from './schedule.ts';
+import type { TrainRunOptions } from './run-options.ts';
 
 export const DEFAULT_COMPARATOR = 'inception_5b/output';
 /**
@@ -37,7 +38,7 @@ export const DEFAULT_LOSS_WEIGHTS: GanLossWeights = { pixel: 5, feature: 1, adve
 export const DEFAULT_DGN: DgnSettings = { steps: 200, startStep: 0.5, endStep: 1e-10, l2: 0.99 };
 export const DEFAULT_DGN_START_STEPS = [0.25, 0.5, 1, 2];
 
-export interface TrainGeneratorOptions {
+export interface TrainGeneratorOptions extends TrainRunOptions {
   /** The frozen classifier (.onnx with its card): encoder (code layer) and comparator. */
   classifier: string;
   data: string;
@@ -60,10 +61,6 @@ export interface TrainGeneratorOptions {
   dPauseRatio?: number;
   /** Random horizontal flips of the training images (their codes are computed on the flipped image). */
   flip?: boolean;
-  seed?: number;
-  checkpointEvery?: number;
-  resume?: boolean;
-  trainLimit?: number;
   /** Test images for the per-epoch reconstruction error (default 500). */
   epochTestLimit?: number;
   /** Test images for the final reconstruction error (default: all). */
@@ -83,12 +80,8 @@ export interface TrainGeneratorOptions {
   dgnBoundMultiples?: number[];
   /** The card's encoder ('MODEL:TENSOR'); default 'embedded:<code>' for the embedded classifier, else '<path>:<code>'. */
   encoder?: string;
-  stopAtStep?: number;
-  threads?: number;
-  command?: string;
   onProgress?: (p: GeneratorProgress) => void;
   onEpoch?: (e: GeneratorEpochReport) => void;
-  onStatus?: (msg: string) => void;
 }
 
 export interface LossMeans {

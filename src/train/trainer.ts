@@ -18,8 +18,9 @@ import { initParams, type RunningStats } from './net.ts';
 import { Optimizer, type OptimizerKind, type ParamSlot } from './optimizer.ts';
 import { learningRate, type ScheduleKind } from './schedule.ts';
 import { TrainStep } from './step.ts';
+import type { TrainRunOptions } from './run-options.ts';
 
-export interface TrainClassifierOptions {
+export interface TrainClassifierOptions extends TrainRunOptions {
   /** Dataset name or folder (see openDataset): its train split trains, its test split evaluates. */
   data: string;
   /** Output folder: checkpoints, the exported best model and its card. */
@@ -36,25 +37,12 @@ export interface TrainClassifierOptions {
   warmupEpochs?: number;
   labelSmoothing?: number;
   augment?: AugmentOptions;
-  seed?: number;
-  /** Checkpoint every this many steps (and at each epoch end). */
-  checkpointEvery?: number;
-  /** Continue from <out>/last.ckpt. */
-  resume?: boolean;
-  /** Train on an evenly spread subset of this many images (tests, smoke runs). */
-  trainLimit?: number;
   /** Evaluate on an evenly spread subset of this many test images. */
   testLimit?: number;
   /** Skip the per-epoch test evaluation. */
   noEval?: boolean;
-  /** Stop (after checkpointing) once this many global steps are done: simulates an interruption. */
-  stopAtStep?: number;
-  threads?: number;
-  /** The command line that started training, recorded in checkpoints and the card. */
-  command?: string;
   onProgress?: (p: TrainProgress) => void;
   onEpoch?: (e: EpochReport) => void;
-  onStatus?: (msg: string) => void;
 }
 
 export interface TrainProgress {

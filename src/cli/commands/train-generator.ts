@@ -1,6 +1,7 @@
 // `fviz train generator`: the DGN generator for a classifier's code layer (see src/train/generator-trainer.ts).
 import type { Argv } from 'yargs';
 import { epochPrinter, formatSeconds } from '../progress.ts';
+import { stoppedLine, trainRunArgs, trainRunOptions } from './train-run-options.ts';
 import { GENERATOR_PRESETS } from '../../train/generator-net.ts';
 import { DISCRIMINATOR_PRESETS } from '../../train/discriminator-net.ts';
 import { DEFAULT_COMPARATOR, DEFAULT_DGN, DEFAULT_DGN_START_STEPS, DEFAULT_LOSS_WEIGHTS, trainGenerator, type GeneratorProgress } from '../../train/generator-trainer.ts';
@@ -19,29 +20,26 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
     'generator',
     'train a DGN generator for a classifier’s code layer (pixel + feature + adversarial loss; checkpoints, --resume)',
     (c) =>
-      c
-        .option('classifier', { type: 'string', default: 'models/embedded/classifier.onnx', describe: 'the frozen classifier (.onnx with its card): encoder and comparator' })
-        .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder (with train/ and test/)" })
-        .option('out', { type: 'string', demandOption: true, describe: 'output folder: checkpoints, generator.onnx, its card, bounds and sheets' })
-        .option('arch', { type: 'string', default: 'cifar32', choices: Object.keys(GENERATOR_PRESETS), describe: 'generator preset' })
-        .option('discriminator', { type: 'string', default: 'cifar32', choices: Object.keys(DISCRIMINATOR_PRESETS), describe: 'discriminator preset' })
-        .option('comparator', { type: 'string', default: DEFAULT_COMPARATOR, describe: 'classifier tensor for the feature loss' })
-        .option('code-layer', { type: 'string', describe: "code layer (default: the classifier card's codeLayer)" })
-        .option('epochs', { type: 'number', default: 15 })
-        .option('batch', { type: 'number', default: 64 })
-        .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate of the generator' })
-        .option('lr-d', { type: 'number', describe: 'Adam learning rate of the discriminator (default: --lr)' })
-        .option('beta1', { type: 'number', default: 0.9 })
-        .option('schedule', { choices: ['cosine', 'constant'] as const, default: 'cosine' as const })
-        .option('w-pixel', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.pixel, describe: 'weight of the pixel loss (MSE, [0,1] images)' })
-        .option('w-feature', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.feature, describe: 'weight of the feature loss (relative squared error in the comparator)' })
-        .option('w-adv', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.adversarial, describe: 'weight of the adversarial loss' })
-        .option('d-pause', { type: 'number', default: 0.1, describe: 'skip D updates while loss_D / loss_adv is below this' })
-        .option('flip', { type: 'boolean', default: true, describe: 'random horizontal flips' })
-        .option('seed', { type: 'number', default: 1 })
-        .option('checkpoint-every', { type: 'number', default: 200, describe: 'steps between checkpoints (also at every epoch end)' })
-        .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/last.ckpt' })
-        .option('train-limit', { type: 'number', describe: 'train on this many images (evenly spread)' })
+      trainRunOptions(
+        c
+          .option('classifier', { type: 'string', default: 'models/embedded/classifier.onnx', describe: 'the frozen classifier (.onnx with its card): encoder and comparator' })
+          .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder (with train/ and test/)" })
+          .option('out', { type: 'string', demandOption: true, describe: 'output folder: checkpoints, generator.onnx, its card, bounds and sheets' })
+          .option('arch', { type: 'string', default: 'cifar32', choices: Object.keys(GENERATOR_PRESETS), describe: 'generator preset' })
+          .option('discriminator', { type: 'string', default: 'cifar32', choices: Object.keys(DISCRIMINATOR_PRESETS), describe: 'discriminator preset' })
+          .option('comparator', { type: 'string', default: DEFAULT_COMPARATOR, describe: 'classifier tensor for the feature loss' })
+          .option('code-layer', { type: 'string', describe: "code layer (default: the classifier card's codeLayer)" })
+          .option('epochs', { type: 'number', default: 15 })
+          .option('batch', { type: 'number', default: 64 })
+          .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate of the generator' })
+          .option('lr-d', { type: 'number', describe: 'Adam learning rate of the discriminator (default: --lr)' })
+          .option('beta1', { type: 'number', default: 0.9 })
+          .option('schedule', { choices: ['cosine', 'constant'] as const, default: 'cosine' as const })
+          .option('w-pixel', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.pixel, describe: 'weight of the pixel loss (MSE, [0,1] images)' })
+          .option('w-feature', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.feature, describe: 'weight of the feature loss (relative squared error in the comparator)' })
+          .option('w-adv', { type: 'number', default: DEFAULT_LOSS_WEIGHTS.adversarial, describe: 'weight of the adversarial loss' })
+          .option('d-pause', { type: 'number', default: 0.1, describe: 'skip D updates while loss_D / loss_adv is below this' })
+      )
         .option('test-limit', { type: 'number', describe: 'final reconstruction error on this many test images (default all)' })
         .option('epoch-test-limit', { type: 'number', default: 500, describe: 'test images for the per-epoch reconstruction error' })
         .option('bounds-limit', { type: 'number', describe: 'training images scanned for the code bounds (default all)' })
@@ -53,8 +51,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         .option('dgn-check-seeds', { type: 'number', default: 4 })
         .option('dgn-start-steps', { type: 'string', default: DEFAULT_DGN_START_STEPS.join(','), describe: 'comma-separated start step sizes to try in the check; the best is recommended in the card' })
         .option('dgn-bound-multiples', { type: 'string', describe: 'comma-separated multiples of the observed code range to try as upper bounds in the check (default: the bounds multiple only); the card keeps the chosen one' })
-        .option('encoder', { type: 'string', describe: "the card's encoder MODEL:TENSOR (default: embedded:fc6 for the embedded classifier)" })
-        .option('stop-at-step', { type: 'number', describe: 'stop after this global step (checkpointed)' }),
+        .option('encoder', { type: 'string', describe: "the card's encoder MODEL:TENSOR (default: embedded:fc6 for the embedded classifier)" }),
     async (a) => {
       const res = await trainGenerator({
         classifier: a.classifier as string,
@@ -73,10 +70,6 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         weights: { pixel: a['w-pixel'] as number, feature: a['w-feature'] as number, adversarial: a['w-adv'] as number },
         dPauseRatio: a['d-pause'] as number,
         flip: a.flip as boolean,
-        seed: a.seed as number,
-        checkpointEvery: a['checkpoint-every'] as number,
-        resume: a.resume as boolean,
-        trainLimit: a['train-limit'] as number | undefined,
         testLimit: a['test-limit'] as number | undefined,
         epochTestLimit: a['epoch-test-limit'] as number,
         boundsLimit: a['bounds-limit'] as number | undefined,
@@ -86,10 +79,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
         dgnBoundMultiples: a['dgn-bound-multiples'] !== undefined ? String(a['dgn-bound-multiples']).split(',').map(Number) : undefined,
         dgnStartSteps: a['dgn-start-step'] !== undefined ? [a['dgn-start-step'] as number] : String(a['dgn-start-steps']).split(',').map(Number),
         encoder: a.encoder as string | undefined,
-        stopAtStep: a['stop-at-step'] as number | undefined,
-        threads: a.threads as number | undefined,
-        command: `fviz ${process.argv.slice(2).join(' ')}`,
-        onStatus: (m) => process.stderr.write(`${m}\n`),
+        ...trainRunArgs(a),
         onProgress: progressPrinter(),
         onEpoch: (e) =>
           console.log(
@@ -100,7 +90,7 @@ export function generatorSubcommand(t: Argv<any>): Argv<any> {
           ),
       });
       const m = res.meta;
-      if (res.interrupted) console.log(`stopped at step ${m.step}; continue with --resume (checkpoint ${res.files.last})`);
+      if (res.interrupted) console.log(stoppedLine(m.step, res.files.last));
       else {
         const r = res.reconstruction;
         console.log(`done: ${m.history.length} epochs; generator ${res.files.model}, card ${res.files.card}`);

@@ -3,6 +3,7 @@ import { epochPrinter, formatSeconds } from '../progress.ts';
 import { trainClassifier, type TrainProgress } from '../../train/trainer.ts';
 import { CLASSIFIER_PRESETS } from '../../train/classifier-net.ts';
 import { generatorSubcommand } from './train-generator.ts';
+import { stoppedLine, trainRunArgs, trainRunOptions } from './train-run-options.ts';
 
 function progressPrinter(): (p: TrainProgress) => void {
   return epochPrinter<TrainProgress>(
@@ -19,28 +20,24 @@ export const trainCommand: CommandModule = (y) =>
         'classifier',
         'train the GoogLeNet-style CIFAR classifier (checkpoints, --resume, test accuracy per epoch)',
         (c) =>
-          c
-            .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder (with train/ and test/)" })
-            .option('out', { type: 'string', demandOption: true, describe: 'output folder: checkpoints, classifier.onnx and its card' })
-            .option('arch', { type: 'string', default: 'googlenet32', choices: Object.keys(CLASSIFIER_PRESETS), describe: 'architecture preset' })
-            .option('epochs', { type: 'number', default: 15 })
-            .option('batch', { type: 'number', default: 64 })
-            .option('lr', { type: 'number', describe: 'peak learning rate (default 0.05 for sgd, 0.002 for adam)' })
-            .option('optimizer', { choices: ['sgd', 'adam'] as const, default: 'sgd' as const })
-            .option('momentum', { type: 'number', default: 0.9 })
-            .option('weight-decay', { type: 'number', default: 5e-4 })
-            .option('schedule', { choices: ['onecycle', 'cosine', 'constant'] as const, default: 'onecycle' as const })
-            .option('warmup', { type: 'number', default: 2, describe: 'warm-up epochs (onecycle)' })
-            .option('smoothing', { type: 'number', default: 0.1, describe: 'label smoothing' })
-            .option('pad', { type: 'number', default: 4, describe: 'random-crop padding in pixels (0: no crops)' })
-            .option('flip', { type: 'boolean', default: true, describe: 'random horizontal flips' })
-            .option('seed', { type: 'number', default: 1 })
-            .option('checkpoint-every', { type: 'number', default: 200, describe: 'steps between checkpoints (also at every epoch end)' })
-            .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT/last.ckpt' })
-            .option('train-limit', { type: 'number', describe: 'train on this many images (evenly spread)' })
-            .option('test-limit', { type: 'number', describe: 'evaluate on this many test images' })
-            .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test split after each epoch (--no-eval skips)' })
-            .option('stop-at-step', { type: 'number', describe: 'stop after this global step (checkpointed)' }),
+          trainRunOptions(
+            c
+              .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder (with train/ and test/)" })
+              .option('out', { type: 'string', demandOption: true, describe: 'output folder: checkpoints, classifier.onnx and its card' })
+              .option('arch', { type: 'string', default: 'googlenet32', choices: Object.keys(CLASSIFIER_PRESETS), describe: 'architecture preset' })
+              .option('epochs', { type: 'number', default: 15 })
+              .option('batch', { type: 'number', default: 64 })
+              .option('lr', { type: 'number', describe: 'peak learning rate (default 0.05 for sgd, 0.002 for adam)' })
+              .option('optimizer', { choices: ['sgd', 'adam'] as const, default: 'sgd' as const })
+              .option('momentum', { type: 'number', default: 0.9 })
+              .option('weight-decay', { type: 'number', default: 5e-4 })
+              .option('schedule', { choices: ['onecycle', 'cosine', 'constant'] as const, default: 'onecycle' as const })
+              .option('warmup', { type: 'number', default: 2, describe: 'warm-up epochs (onecycle)' })
+              .option('smoothing', { type: 'number', default: 0.1, describe: 'label smoothing' })
+              .option('pad', { type: 'number', default: 4, describe: 'random-crop padding in pixels (0: no crops)' })
+              .option('test-limit', { type: 'number', describe: 'evaluate on this many test images' })
+              .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test split after each epoch (--no-eval skips)' }),
+          ),
         async (a) => {
           const res = await trainClassifier({
             data: a.data as string,
@@ -56,16 +53,9 @@ export const trainCommand: CommandModule = (y) =>
             warmupEpochs: a.warmup as number,
             labelSmoothing: a.smoothing as number,
             augment: { pad: a.pad as number, flip: a.flip as boolean },
-            seed: a.seed as number,
-            checkpointEvery: a['checkpoint-every'] as number,
-            resume: a.resume as boolean,
-            trainLimit: a['train-limit'] as number | undefined,
             testLimit: a['test-limit'] as number | undefined,
             noEval: !(a.eval as boolean),
-            stopAtStep: a['stop-at-step'] as number | undefined,
-            threads: a.threads as number | undefined,
-            command: `fviz ${process.argv.slice(2).join(' ')}`,
-            onStatus: (m) => process.stderr.write(`${m}\n`),
+            ...trainRunArgs(a),
             onProgress: progressPrinter(),
             onEpoch: (e) =>
               console.log(
@@ -77,7 +67,7 @@ export const trainCommand: CommandModule = (y) =>
           const m = res.meta;
           console.log(
             res.interrupted
-              ? `stopped at step ${m.step}; continue with --resume (checkpoint ${res.files.last})`
+              ? stoppedLine(m.step, res.files.last)
               : `done: ${m.history.length} epochs, best test accuracy ${m.best ? (100 * m.best.accuracy).toFixed(2) + '%' : 'n/a'}${res.files.model ? `; model ${res.files.model}` : ''}`,
           );
         },
