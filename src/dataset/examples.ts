@@ -11,7 +11,7 @@ import { writeAtomic } from '../onnx/proto.ts';
 import { fileSha256 } from '../latent-opt/run-output.ts';
 import { VERSION } from '../latent-opt/visualize.ts';
 import { renderChannelSheet, type SheetExample } from './examples-sheet.ts';
-import { layerProbe, scanActivations, type ScanCommandOptions, type ScanProbe, type ScanResult } from './scan.ts';
+import { layerProbe, scanActivations, scanControl, type ScanCommandOptions, type ScanProbe, type ScanResult } from './scan.ts';
 import { cropBox } from './scan-rf.ts';
 import { percentilePoints, type Example } from './scan-stats.ts';
 import { openScanSource, type ImageSource } from './stream-source.ts';
@@ -160,13 +160,7 @@ export async function datasetExamples(o: ExamplesOptions): Promise<ExamplesResul
     reservoir: o.reservoir,
     seed: o.seed,
     checkpoint,
-    checkpointEvery: o.checkpointEvery,
-    fresh: o.fresh,
-    signal: o.signal,
-    onProgress: o.onProgress,
-    warn: o.warn,
-    device: o.device,
-    threads: o.threads,
+    ...scanControl(o),
   });
   const C = scan.channels;
   const sheetChannels = new Set(o.channels ?? Array.from({ length: C }, (_, c) => c));

@@ -24,7 +24,7 @@ import { Session, type SessionOptions } from '../runtime/session.ts';
 import { bytesToNchw, formatValue } from './examples-sheet.ts';
 import { decodeMany } from './examples.ts';
 import { kmeans, type KMeansResult } from './kmeans.ts';
-import { layerProbe, loadAtBatch, objectiveProbe, scanActivations, type ScanCommandOptions } from './scan.ts';
+import { layerProbe, loadAtBatch, objectiveProbe, scanActivations, scanControl, type ScanCommandOptions } from './scan.ts';
 import { resolveTerms } from '../objectives/build.ts';
 import { parseObjective } from '../objectives/parse.ts';
 import { openScanSource, toDisplayBatch, type ImageSource } from './stream-source.ts';
@@ -198,13 +198,7 @@ export async function multifacetedVisualization(o: FacetsOptions): Promise<Facet
     top: topN,
     bottom: 0,
     checkpoint: join(o.out, 'scan.ckpt'),
-    checkpointEvery: o.checkpointEvery,
-    fresh: o.fresh,
-    signal: o.signal,
-    onProgress: o.onProgress,
-    warn: o.warn,
-    device: o.device,
-    threads: o.threads,
+    ...scanControl(o),
   });
   const top = scan.stats.result(0, []).top;
   if (top.length < k) throw new FvizError(`only ${top.length} images were scanned; ${k} facets need at least ${k}`);

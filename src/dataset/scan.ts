@@ -162,6 +162,11 @@ export interface ScanCommandOptions extends Omit<SessionOptions, 'source'>, Pick
   command?: string;
 }
 
+/** What a command passes on to scanActivations from its ScanCommandOptions. */
+export function scanControl(o: ScanCommandOptions): Pick<ScanOptions, 'checkpointEvery' | 'fresh' | 'signal' | 'onProgress' | 'warn' | 'device' | 'threads'> {
+  return { checkpointEvery: o.checkpointEvery, fresh: o.fresh, signal: o.signal, onProgress: o.onProgress, warn: o.warn, device: o.device, threads: o.threads };
+}
+
 export interface ScanResult {
   stats: ChannelStats;
   /** Channels (K for N x K, 1 for N). */
