@@ -3,14 +3,14 @@
 // file at the chosen multiple of the observed code range, and <run>/dgn-classes.png. Publish afterwards with
 // scripts/train-embedded-generator-publish.ts.
 //   node bin/run-ts.js scripts/generator-dgn-settings.ts [--from .cache/train-generator] [--start-steps 0.25,0.5,1] [--bound-multiples 1,1.5,3] [--seeds 4]
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GeneratorCard } from '../src/generator/card.ts';
 import { writeAtomic } from '../src/onnx/proto.ts';
 import { repoRoot } from '../src/shared-path.ts';
 import { readBoundsFile } from '../src/train/bounds.ts';
 import { chooseDgnSettings } from '../src/train/generator-dgn-settings.ts';
-import { BOUNDS_FILE, GENERATOR_CARD_FILE, GENERATOR_FILE, recordDgnChoice } from '../src/train/generator-export.ts';
+import { BOUNDS_FILE, CODE_RANGE_FILE, GENERATOR_CARD_FILE, GENERATOR_FILE, recordDgnChoice } from '../src/train/generator-export.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -22,13 +22,19 @@ const from = resolve(opt('--from', join(repoRoot, '.cache', 'train-generator')))
 const cardPath = join(from, GENERATOR_CARD_FILE);
 const card = JSON.parse(readFileSync(cardPath, 'utf8')) as GeneratorCard & Record<string, any>;
 const info = card['boundsInfo'] as { multiple?: number; upper?: string } | undefined;
-// Cards written before boundsInfo.multiple existed say it in words: "3 x the observed range ...".
-const multiple = info?.multiple ?? Number(/^([\d.]+) x /.exec(info?.upper ?? '')?.[1] ?? NaN);
-if (!(multiple > 0)) {
-  console.error(`${cardPath}: boundsInfo does not say which multiple of the observed range ${BOUNDS_FILE} holds`);
-  process.exit(2);
+// The trainer keeps the observed range in code-range.txt; run folders from before it derive it from the
+// bounds file and the multiple the card states (in words on cards older than boundsInfo.multiple).
+const rangePath = join(from, CODE_RANGE_FILE);
+let observedRange: Float32Array;
+if (existsSync(rangePath)) observedRange = readBoundsFile(rangePath);
+else {
+  const multiple = info?.multiple ?? Number(/^([\d.]+) x /.exec(info?.upper ?? '')?.[1] ?? NaN);
+  if (!(multiple > 0)) {
+    console.error(`${cardPath}: no ${CODE_RANGE_FILE}, and boundsInfo does not say which multiple of the observed range ${BOUNDS_FILE} holds`);
+    process.exit(2);
+  }
+  observedRange = readBoundsFile(join(from, BOUNDS_FILE)).map((v) => v / multiple);
 }
-const observedRange = readBoundsFile(join(from, BOUNDS_FILE)).map((v) => v / multiple);
 const images = Number(/over (\d+) training images/.exec(info?.upper ?? '')?.[1]) || undefined;
 const classifier = resolve(repoRoot, card.classifier.model);
 const startAt = performance.now();

@@ -149,6 +149,10 @@ describe('generator training', () => {
     const bounds = readFileSync(join(out, 'generator.bounds.txt'), 'utf8').trim().split('\n').map(Number);
     expect(bounds.length).toBe(card.codeSize);
     expect(Math.max(...bounds)).toBeGreaterThan(0);
+    // ... the chosen multiple of the observed range, which stays in its own file.
+    const range = readFileSync(join(out, 'code-range.txt'), 'utf8').trim().split('\n').map(Number);
+    expect(range.length).toBe(card.codeSize);
+    for (let k = 0; k < range.length; k++) expect(bounds[k]).toBeCloseTo(best.boundMultiple * range[k]!, 5);
     expect(card.dgnCheck.images).toBe(20);
     expect(card.dgnCheck.classes.map((c: { class: string }) => c.class)).toEqual(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
     // The objective rose for every class: DGN-AM moved the codes towards the logit.

@@ -25,6 +25,8 @@ import type { GeneratorTrainMeta } from './generator-trainer.ts';
 export const GENERATOR_FILE = 'generator.onnx';
 export const GENERATOR_CARD_FILE = 'generator.card.json';
 export const BOUNDS_FILE = 'generator.bounds.txt';
+/** Per code unit, the range observed over the training set (the bounds are a multiple of it). */
+export const CODE_RANGE_FILE = 'code-range.txt';
 
 export interface ExportFacts {
   out: string;
@@ -185,15 +187,13 @@ export async function exportGenerator(f: ExportFacts, gw: Map<string, Float32Arr
   const writeCard = () => writeAtomic(cardPath, `${JSON.stringify(card, null, 2)}\n`);
   writeCard();
   if (o.final && o.dgnCheck) {
-    const multiple = meta.bounds?.multiple ?? 3;
-    const boundsPath = join(f.out, BOUNDS_FILE);
-    const observedRange = readBoundsFile(boundsPath).map((v) => v / multiple);
+    const observedRange = readBoundsFile(join(f.out, CODE_RANGE_FILE));
     const choice = await chooseDgnSettings({
       classifier: f.cls.path,
       generator: modelPath,
       base: f.dgn,
       startSteps: o.dgnStartSteps?.length ? o.dgnStartSteps : [f.dgn.startStep],
-      boundMultiples: o.dgnBoundMultiples?.length ? o.dgnBoundMultiples : [multiple],
+      boundMultiples: o.dgnBoundMultiples?.length ? o.dgnBoundMultiples : [meta.bounds?.multiple ?? 3],
       observedRange,
       seeds: o.dgnCheckSeeds ?? 4,
       threads: o.threads,

@@ -17,7 +17,7 @@ import { augmentation } from './augment.ts';
 import { codeBounds, readBoundsFile, writeBoundsFile } from './bounds.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { resolveDiscriminatorConfig, type DiscriminatorConfig } from './discriminator-net.ts';
-import { exportGenerator, type ExportFacts } from './generator-export.ts';
+import { BOUNDS_FILE, CODE_RANGE_FILE, exportGenerator, type ExportFacts } from './generator-export.ts';
 import { ReconstructionEval, scanCodeRange, type Reconstruction } from './generator-eval.ts';
 import { initLayerParams } from './generator-layers.ts';
 import { resolveGeneratorConfig, type GeneratorConfig } from './generator-net.ts';
@@ -296,9 +296,12 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
   };
 
   // Code bounds from the training set's codes (unflipped), once per output folder.
-  const boundsPath = join(out, 'generator.bounds.txt');
+  // The observed range is kept on its own: the DGN-AM settings choice may rewrite the bounds file at another
+  // multiple, and a later export must not derive the range from that.
+  const boundsPath = join(out, BOUNDS_FILE);
+  const rangePath = join(out, CODE_RANGE_FILE);
   const multiple = o.boundsMultiple ?? 3;
-  if (!meta.bounds || !existsSync(boundsPath) || readBoundsFile(boundsPath).length !== cls.codeSize) {
+  if (!meta.bounds || !existsSync(boundsPath) || !existsSync(rangePath) || readBoundsFile(boundsPath).length !== cls.codeSize) {
     const scanSet = o.boundsLimit ? subset(train, evenIndices(train.n, o.boundsLimit)) : train;
     status(`scanning ${scanSet.n} training images for the code range (bounds: ${multiple} x the observed range)`);
     const scanCls = loadFrozenClassifier(o.classifier, 100, { codeLayer: opt.codeLayer, comparator: opt.comparator });
@@ -310,8 +313,9 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
         last = performance.now();
       },
     });
+    writeBoundsFile(rangePath, codeBounds(range, 1).upper);
     writeBoundsFile(boundsPath, codeBounds(range, multiple).upper);
-    meta.bounds = { file: 'generator.bounds.txt', images: scanSet.n, multiple };
+    meta.bounds = { file: BOUNDS_FILE, images: scanSet.n, multiple };
     save();
   }
 
