@@ -22,8 +22,7 @@ export async function medianOf(runs: number, fn: () => unknown, warmup = 1): Pro
     await fn();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }
 
 /**

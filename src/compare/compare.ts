@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvizError } from '../errors.ts';
 import type { InputConvention } from '../classifier/card.ts';
-import { resolveClassifier, resolveGenerator } from '../models/registry.ts';
+import { defaultGenerator, resolveClassifier, resolveGenerator } from '../models/registry.ts';
 import { fileSha256, type RunRecord } from '../latent-opt/run-output.ts';
 import { PIXEL_METHODS, type PixelMethod } from '../latent-opt/pixel.ts';
 import { VERSION, visualizeDgn, visualizePixel } from '../latent-opt/visualize.ts';
@@ -75,7 +75,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   const session: SessionOptions = { device: opts.device, threads: opts.threads };
   const modelSpec = opts.model ?? 'embedded';
   const classifier = resolveClassifier(modelSpec, opts.input);
-  const generatorSpec = opts.generator ?? (modelSpec === 'embedded' ? 'embedded' : undefined);
+  const generatorSpec = opts.generator ?? defaultGenerator(modelSpec);
   const methods = opts.methods ?? defaultMethods(generatorSpec !== undefined);
   for (const m of methods) if (!COMPARE_METHODS.includes(m)) throw new FvizError(`unknown method '${m}': choose from ${COMPARE_METHODS.join(', ')}`);
   if (new Set(methods).size !== methods.length) throw new FvizError(`--methods lists a method twice: ${methods.join(',')}`);

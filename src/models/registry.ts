@@ -62,6 +62,14 @@ export function resolveClassifier(spec: string | undefined, overrides: Partial<I
   return openClassifier(name, overrides);
 }
 
+/**
+ * The generator to use when none is named: the embedded generator beside the embedded classifier (it inverts
+ * that classifier's code layer), none beside any other model.
+ */
+export function defaultGenerator(model: string | undefined): string | undefined {
+  return model === undefined || model === 'embedded' ? 'embedded' : undefined;
+}
+
 /** A generator by path or name ('embedded', 'dgn-fc6', 'twin:fc6-generator'). */
 export function resolveGenerator(spec: string): Generator {
   if (spec === 'embedded') {

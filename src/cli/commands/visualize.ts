@@ -1,3 +1,4 @@
+import { defaultGenerator } from '../../models/registry.ts';
 import type { Argv } from 'yargs';
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
@@ -115,9 +116,7 @@ export const visualizeCommand: CommandModule = (y) =>
       const common = { out: a.out as string, device: a.device as 'cpu' | 'cuda', threads: a.threads as number | undefined, command: process.argv.slice(2).join(' ') };
       let result: VisualizeResult;
       if (method === 'dgn') {
-        // The embedded generator inverts the embedded classifier's code layer: it is the default only beside it.
-        const onEmbedded = a.model === undefined || a.model === 'embedded';
-        const generator = (a.generator as string | undefined) ?? (onEmbedded ? 'embedded' : undefined);
+        const generator = (a.generator as string | undefined) ?? defaultGenerator(a.model as string | undefined);
         if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
         let init: 'zeros' | 'random' | Float32Array | undefined = a.init as 'zeros' | 'random' | undefined;
         if (a['init-image']) {
