@@ -17,9 +17,18 @@ const opt = (name: string, fallback: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1]! : fallback;
 };
-const numbers = (s: string) => s.split(',').map(Number);
+const fail = (msg: string): never => {
+  console.error(msg);
+  process.exit(2);
+};
+const numbers = (name: string, fallback: string) => {
+  const v = opt(name, fallback).split(',').map(Number);
+  if (v.some((x) => !(x > 0))) fail(`${name} '${opt(name, fallback)}' must be comma-separated positive numbers`);
+  return v;
+};
 const from = resolve(opt('--from', join(repoRoot, '.cache', 'train-generator')));
 const cardPath = join(from, GENERATOR_CARD_FILE);
+for (const f of [GENERATOR_FILE, GENERATOR_CARD_FILE]) if (!existsSync(join(from, f))) fail(`no ${f} in ${from}: give the run folder of fviz train generator with --from`);
 const card = JSON.parse(readFileSync(cardPath, 'utf8')) as GeneratorCard & Record<string, any>;
 const info = card['boundsInfo'] as { multiple?: number; upper?: string } | undefined;
 // The trainer keeps the observed range in code-range.txt; run folders from before it derive it from the
@@ -29,23 +38,22 @@ let observedRange: Float32Array;
 if (existsSync(rangePath)) observedRange = readBoundsFile(rangePath);
 else {
   const multiple = info?.multiple ?? Number(/^([\d.]+) x /.exec(info?.upper ?? '')?.[1] ?? NaN);
-  if (!(multiple > 0)) {
-    console.error(`${cardPath}: no ${CODE_RANGE_FILE}, and boundsInfo does not say which multiple of the observed range ${BOUNDS_FILE} holds`);
-    process.exit(2);
-  }
+  if (!(multiple > 0)) fail(`${cardPath}: no ${CODE_RANGE_FILE}, and boundsInfo does not say which multiple of the observed range ${BOUNDS_FILE} holds`);
   observedRange = readBoundsFile(join(from, BOUNDS_FILE)).map((v) => v / multiple);
 }
 const images = Number(/over (\d+) training images/.exec(info?.upper ?? '')?.[1]) || undefined;
 const classifier = resolve(repoRoot, card.classifier.model);
+const seeds = Number(opt('--seeds', '4'));
+if (!Number.isInteger(seeds) || seeds < 1) fail(`--seeds '${opt('--seeds', '4')}' must be a positive integer`);
 const startAt = performance.now();
 const choice = await chooseDgnSettings({
   classifier,
   generator: join(from, GENERATOR_FILE),
   base: { steps: card.dgn?.steps ?? 200, startStep: card.dgn?.startStep ?? 0.5, endStep: card.dgn?.endStep ?? 1e-10, l2: card.dgn?.l2 ?? 0.99 },
-  startSteps: numbers(opt('--start-steps', '0.25,0.5,1')),
-  boundMultiples: numbers(opt('--bound-multiples', '1,1.5,3')),
+  startSteps: numbers('--start-steps', '0.25,0.5,1'),
+  boundMultiples: numbers('--bound-multiples', '1,1.5,3'),
   observedRange,
-  seeds: Number(opt('--seeds', '4')),
+  seeds,
   onStatus: (m) => console.error(m),
 });
 await recordDgnChoice(card, choice, { out: from, observedRange, images });
