@@ -11,7 +11,7 @@ torch.onnx.export (the TorchScript exporter) at opset 13 and 17, a few with dyna
                      Hardswish / Hardsigmoid input is away from its kinks and every max-pool window's top two
                      values are apart, by at least MIN_MARGIN relative to the tensor's largest magnitude
   <case>.grad.npy    float64 d objective / d input of model.double() (PyTorch autograd)
-  <case>.json        family, opset, input/output names, objective, size, dynamic axes, value (float64),
+  <case>.json        family, opset, input/output names, objective, size, dynamic axes, value (float64), f32ValueError,
                      f32GradError (PyTorch float32's own gradient error on the same input), minMargin, torch
 Plus README.md (cases, sizes, op histograms). Deterministic (seeded, one thread); a few seconds per case.
 """
@@ -45,7 +45,9 @@ DYNAMIC = [
 # A ResNet whose only statement of its input size is its static 64x64 input (no card).
 EXTRA = {"resnet64": ("resnet", 64)}
 MIN_MARGIN = 1e-6
-SEEDS_TRIED = 16
+SEEDS_TRIED = 24
+# The value rule is 1e-5 relative: inputs where PyTorch float32 itself is not well inside it are skipped.
+MAX_F32_VALUE_ERROR = 2e-6
 MAX_FILE = 1 << 20
 MAX_TOTAL = 15 << 20
 
@@ -132,9 +134,14 @@ def randomize(model, size, gen):
     random affine parameters for the norms, and BatchNorm statistics from random batches, so no part is
     constant or the identity and activations keep a sensible scale."""
     with torch.no_grad():
+        for m in model.modules():
+            # Transformers' truncated-normal(0.02) Linear layers leave the logits almost constant: PyTorch's default.
+            if isinstance(m, nn.Linear) and float(m.weight.std()) < 0.5 * m.in_features ** -0.5:
+                bound = m.in_features ** -0.5
+                m.weight.uniform_(-bound, bound, generator=gen)
         for p in model.parameters():
             if float(p.abs().max()) == 0:
-                p.normal_(0.0, p[0].numel() ** -0.5 if p.dim() >= 2 else 0.1, generator=gen)
+                p.normal_(0.0, p[0].numel() ** -0.5 if p.dim() >= 2 else 0.02, generator=gen)
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)) and getattr(m, "weight", None) is not None:
             with torch.no_grad():
@@ -149,6 +156,10 @@ def randomize(model, size, gen):
         with torch.no_grad():
             for _ in range(2):
                 model(torch.randn(16, 3, size, size, generator=gen))
+            # A channel that is almost never active (a depthwise conv on a 1x1 map after a ReLU) would get a
+            # variance near 0 and amplify float32 rounding past the 1e-5 value rule: floor it per layer.
+            for m in bns:
+                m.running_var.clamp_(min=1e-2 * float(m.running_var.max()))
     model.eval()
 
 
@@ -169,8 +180,9 @@ def forward_watch(model64, x):
     return out, w
 
 
-def choose_input(family, model64, size):
-    """The input of SEEDS_TRIED seeds with the largest near-tie margin (objective not near zero)."""
+def choose_input(family, model, model64, size):
+    """The input of SEEDS_TRIED seeds with the largest near-tie margin, among those where the objective is
+    not small beside the other logits and PyTorch float32's value is within MAX_F32_VALUE_ERROR."""
     with torch.no_grad():
         probe = model64(torch.zeros(1, 3, size, size, dtype=torch.float64))
     k = seed_of(family + "/objective") % probe.shape[1]
@@ -178,12 +190,15 @@ def choose_input(family, model64, size):
     for s in range(SEEDS_TRIED):
         x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(seed_of(family) + 100 + s))
         out, w = forward_watch(model64, x)
-        if abs(float(out[0, k])) < 1e-2 * float(out.abs().max()):
+        v = float(out[0, k])
+        with torch.no_grad():
+            v32 = float(model(x)[0, k])
+        if abs(v) < 0.1 * float(out.abs().max()) or abs(v32 - v) > MAX_F32_VALUE_ERROR * abs(v):
             continue
         if best is None or w.margin > best[2].margin:
             best = (s, x, w)
     if best is None or best[2].margin < MIN_MARGIN:
-        raise SystemExit(f"{family}: no input of {SEEDS_TRIED} seeds has margin >= {MIN_MARGIN} (best {best and best[2].margin})")
+        raise SystemExit(f"{family}: no input of {SEEDS_TRIED} seeds has margin >= {MIN_MARGIN}, a sizeable objective and float32 value error <= {MAX_F32_VALUE_ERROR} (best margin {best and best[2].margin})")
     return k, best
 
 
@@ -234,9 +249,10 @@ def main():
         tf = time.time()
         model, size = build(family)
         model64 = build(family)[0].double()
-        k, (seed, x, watch) = choose_input(family, model64, size)
+        k, (seed, x, watch) = choose_input(family, model, model64, size)
         value, g64 = input_grad(model64, x.double(), k)
-        _, g32 = input_grad(model, x, k)
+        v32, g32 = input_grad(model, x, k)
+        f32value = abs(v32 - value) / abs(value)
         f32err = float((g32.double() - g64).abs().max() / g64.abs().max())
         cases = [(op, None) for op in OPSETS if family not in EXTRA] + [(op, None) for op in (17,) if family in EXTRA]
         cases += [(op, dyn) for f, op, dyn in DYNAMIC if f == family]
@@ -262,6 +278,7 @@ def main():
                 "dynamic": dyn or [],
                 "value": value,
                 "f32GradError": f32err,
+                "f32ValueError": f32value,
                 "minMargin": watch.margin if watch.margin != float("inf") else None,
                 "minMarginAt": watch.where,
                 "exactTies": watch.exact_ties,
