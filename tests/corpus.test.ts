@@ -4,12 +4,13 @@
 // max(2e-4, 3 x PyTorch float32's own error)); onnxruntime on the original file must give the same value;
 // `fviz doctor` must cover every op and pass its finite-difference check.
 // FVIZ_CORPUS=<regex> runs only the matching cases.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gradientAt } from '../src/autodiff/grad.ts';
 import { doctor } from '../src/autodiff/doctor.ts';
 import { Session } from '../src/runtime/session.ts';
-import { corpusCases, corpusGrad, corpusInput, gradTolerance, objectiveIndex, relMaxError, VALUE_TOLERANCE } from './helpers/corpus.ts';
+import { CORPUS_DIR, corpusCases, corpusGrad, corpusInput, gradTolerance, objectiveIndex, relMaxError, VALUE_TOLERANCE } from './helpers/corpus.ts';
 
 const cases = corpusCases(process.env.FVIZ_CORPUS);
 const threads = 1;
@@ -27,6 +28,12 @@ describe('coverage corpus', () => {
     }
     expect(cases.filter((c) => c.meta.dynamic.length > 0).length).toBeGreaterThanOrEqual(3);
     expect(cases.some((c) => c.meta.size[1] === 64 && c.meta.dynamic.length === 0 && c.meta.family.startsWith('resnet'))).toBe(true);
+  });
+
+  it('keeps every model under 1 MB and the corpus under 15 MB', () => {
+    for (const c of cases) expect(statSync(c.model).size, c.name).toBeLessThan(1 << 20);
+    const total = readdirSync(CORPUS_DIR).reduce((sum, f) => sum + statSync(join(CORPUS_DIR, f)).size, 0);
+    expect(total).toBeLessThan(15 << 20);
   });
 
   for (const c of cases) {
