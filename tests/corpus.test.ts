@@ -20,9 +20,9 @@ const DOCTOR_TOLERANCE = 1e-2;
 describe('coverage corpus', () => {
   it('holds every family at opsets 13 and 17, dynamic-axes cases and a static 64x64 model', () => {
     if (process.env.FVIZ_CORPUS) return;
-    expect(cases.length).toBeGreaterThanOrEqual(41);
+    expect(cases.length).toBeGreaterThanOrEqual(43);
     const families = new Set(cases.map((c) => c.meta.family));
-    for (const f of ['resnet', 'resnext', 'densenet', 'inception3', 'mobilenet2', 'mobilenet3', 'efficientnet', 'shufflenet', 'squeezenet', 'regnet', 'mnasnet', 'convnext', 'vit', 'alexnet', 'swin', 'maxvit', 'clip', 'googlenet']) {
+    for (const f of ['resnet', 'resnext', 'densenet', 'inception3', 'mobilenet2', 'mobilenet3', 'efficientnet', 'shufflenet', 'squeezenet', 'regnet', 'mnasnet', 'convnext', 'vit', 'alexnet', 'swin', 'maxvit', 'clip', 'cliprn', 'googlenet']) {
       expect(families.has(f), f).toBe(true);
       expect(cases.some((c) => c.name === `${f}-op13`) && cases.some((c) => c.name === `${f}-op17`), f).toBe(true);
     }

@@ -494,6 +494,99 @@ class ClipVisionTower(nn.Module):
         return self.ln_post(x[:, 0, :]) @ self.proj
 
 
+class ClipBottleneck(nn.Module):
+    """CLIP's ModifiedResNet bottleneck: every conv stride 1, an average pool before the third conv when
+    strided, and an average-pool + 1x1 conv + BN shortcut."""
+
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu2 = nn.ReLU(inplace=True)
+        self.avgpool = nn.AvgPool2d(stride) if stride > 1 else nn.Identity()
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu3 = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride > 1 or inplanes != planes * 4:
+            self.downsample = nn.Sequential(nn.AvgPool2d(stride), nn.Conv2d(inplanes, planes * 4, 1, bias=False), nn.BatchNorm2d(planes * 4))
+
+    def forward(self, x):
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.relu2(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(self.avgpool(out)))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu3(out + identity)
+
+
+class AttentionPool2d(nn.Module):
+    """CLIP's attention pooling: the mean token attends to every position (F.multi_head_attention_forward
+    with separate q/k/v projections), then the output projection."""
+
+    def __init__(self, spacial_dim, embed_dim, num_heads, output_dim):
+        super().__init__()
+        self.positional_embedding = nn.Parameter(torch.randn(spacial_dim ** 2 + 1, embed_dim) / embed_dim ** 0.5)
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+        self.c_proj = nn.Linear(embed_dim, output_dim)
+        self.num_heads = num_heads
+
+    def forward(self, x):
+        x = x.flatten(start_dim=2).permute(2, 0, 1)  # NCHW -> (HW)NC
+        x = torch.cat([x.mean(dim=0, keepdim=True), x], dim=0)
+        x = x + self.positional_embedding[:, None, :].to(x.dtype)
+        x, _ = F.multi_head_attention_forward(
+            query=x[:1], key=x, value=x, embed_dim_to_check=x.shape[-1], num_heads=self.num_heads,
+            q_proj_weight=self.q_proj.weight, k_proj_weight=self.k_proj.weight, v_proj_weight=self.v_proj.weight,
+            in_proj_weight=None, in_proj_bias=torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]),
+            bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0,
+            out_proj_weight=self.c_proj.weight, out_proj_bias=self.c_proj.bias,
+            use_separate_proj_weight=True, training=self.training, need_weights=False,
+        )
+        return x.squeeze(0)
+
+
+class ClipModifiedResNet(nn.Module):
+    """CLIP's ResNet image tower (RN50 layout at small width): three-conv stem with an average pool,
+    anti-aliased bottlenecks, attention pooling."""
+
+    def __init__(self, layers=(1, 1, 1), width=8, heads=2, output_dim=16, image=32):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width // 2, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width // 2)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(width // 2, width // 2, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width // 2)
+        self.relu2 = nn.ReLU(inplace=True)
+        self.conv3 = nn.Conv2d(width // 2, width, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(width)
+        self.relu3 = nn.ReLU(inplace=True)
+        self.avgpool = nn.AvgPool2d(2)
+        self._inplanes = width
+        stages = [self._make_layer(width * 2 ** i, n, stride=1 if i == 0 else 2) for i, n in enumerate(layers)]
+        self.layers = nn.Sequential(*stages)
+        embed_dim = width * 2 ** (len(layers) - 1) * 4
+        self.attnpool = AttentionPool2d(image // 4 // 2 ** (len(layers) - 1), embed_dim, heads, output_dim)
+
+    def _make_layer(self, planes, blocks, stride):
+        layers = [ClipBottleneck(self._inplanes, planes, stride)]
+        self._inplanes = planes * 4
+        layers += [ClipBottleneck(self._inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = self.relu1(self.bn1(self.conv1(x)))
+        x = self.relu2(self.bn2(self.conv2(x)))
+        x = self.avgpool(self.relu3(self.bn3(self.conv3(x))))
+        return self.attnpool(self.layers(x))
+
+
 # family -> (builder, input size H=W)
 FAMILIES = {
     "resnet": (resnet, 32),
@@ -513,5 +606,6 @@ FAMILIES = {
     "swin": (swin, 64),
     "maxvit": (SmallMaxViT, 32),
     "clip": (ClipVisionTower, 32),
+    "cliprn": (ClipModifiedResNet, 32),
     "googlenet": (BvlcGoogLeNet, 32),
 }
