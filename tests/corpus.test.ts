@@ -61,6 +61,22 @@ describe('coverage corpus', () => {
         expect(err, `gradient error ${err} (PyTorch float32: ${c.meta.f32GradError})`).toBeLessThanOrEqual(gradTolerance(c.meta));
       });
 
+      if (c.meta.dynamic.includes('batch'))
+        it('with a dynamic batch: the input twice gives the value and the gradient twice', async () => {
+          const x1 = corpusInput(c.name);
+          const n = x1.data.length;
+          const data = new Float32Array(2 * n);
+          data.set(x1.data as Float32Array, 0);
+          data.set(x1.data as Float32Array, n);
+          const res = await gradientAt(c.model, { dtype: 'float32', dims: [2, ...x1.dims.slice(1)], data }, c.meta.objective, { threads });
+          expect(res.perItem.length).toBe(2);
+          for (const v of res.perItem) expect(Math.abs(v - c.meta.value)).toBeLessThanOrEqual(VALUE_TOLERANCE * Math.abs(c.meta.value));
+          const g = res.grad.data as Float32Array;
+          const ref = corpusGrad(c.name).data as Float64Array;
+          expect(relMaxError(g.subarray(0, n), ref)).toBeLessThanOrEqual(gradTolerance(c.meta));
+          expect(relMaxError(g.subarray(n), ref)).toBeLessThanOrEqual(gradTolerance(c.meta));
+        });
+
       it('fviz doctor covers every op and its finite-difference check passes', async () => {
         const rep = await doctor(c.model, { objective: c.meta.objective, directions: 2, threads });
         expect(rep.missing, rep.skipped).toEqual([]);
