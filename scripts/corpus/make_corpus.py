@@ -45,7 +45,7 @@ DYNAMIC = [
 # A ResNet whose only statement of its input size is its static 64x64 input (no card).
 EXTRA = {"resnet64": ("resnet", 64)}
 MIN_MARGIN = 1e-6
-SEEDS_TRIED = 24
+SEEDS_TRIED = 48
 # The value rule is 1e-5 relative: inputs where PyTorch float32 itself is not well inside it are skipped.
 MAX_F32_VALUE_ERROR = 2e-6
 MAX_FILE = 1 << 20
@@ -156,10 +156,12 @@ def randomize(model, size, gen):
         with torch.no_grad():
             for _ in range(2):
                 model(torch.randn(16, 3, size, size, generator=gen))
-            # A channel that is almost never active (a depthwise conv on a 1x1 map after a ReLU) would get a
-            # variance near 0 and amplify float32 rounding past the 1e-5 value rule: floor it per layer.
+            # Channels whose variance is far below their layer's (rarely active ones, a depthwise conv on a
+            # 1x1 map after a ReLU) amplify float32 rounding: MNASNet's float32 forward then differs from
+            # float64 by 1e-5 of the logits' scale, onnxruntime's by more, past the 1e-5 value rule. A floor
+            # at 0.3 of the layer's largest variance brings it to 5e-7, like the other families.
             for m in bns:
-                m.running_var.clamp_(min=1e-2 * float(m.running_var.max()))
+                m.running_var.clamp_(min=0.3 * float(m.running_var.max()))
     model.eval()
 
 
@@ -197,6 +199,8 @@ def choose_input(family, model, model64, size):
             continue
         if best is None or w.margin > best[2].margin:
             best = (s, x, w)
+        if w.margin == float("inf"):  # no kink at all: nothing better to find
+            break
     if best is None or best[2].margin < MIN_MARGIN:
         raise SystemExit(f"{family}: no input of {SEEDS_TRIED} seeds has margin >= {MIN_MARGIN}, a sizeable objective and float32 value error <= {MAX_F32_VALUE_ERROR} (best margin {best and best[2].margin})")
     return k, best
