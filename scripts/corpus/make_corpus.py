@@ -318,7 +318,7 @@ def write_readme(rows, total):
         "/usr/bin/python3 scripts/corpus/make_corpus.py",
         "```",
         "",
-        f"{len(rows)} cases, {total / 1e6:.2f} MB in all; the script takes about 20 s on one thread of the 2-core reference machine.",
+        f"{len(rows)} cases, {total / 1e6:.2f} MB in all; the script takes under a minute (one thread) on the 2-core reference machine.",
         "",
         "Per case: `<case>.onnx`, `<case>.input.npy` (float32, N=1, float64 forward free of near-ties: `minMargin`",
         "is the smallest distance of any ReLU-like input to its kink, or of a max-pool window's top two values,",
