@@ -38,6 +38,14 @@ let cli = yargs(hideBin(process.argv))
 
 for (const c of commands) cli = c(cli);
 
+// A TensorFlow.js model.json given as a model is converted (once, cached by its sha256) before the command runs.
+cli = cli.middleware(async (argv) => {
+  const specs = ['model', 'judge'].map((k) => argv[k]).filter((v): v is string => typeof v === 'string' && v.endsWith('.json'));
+  if (specs.length === 0) return;
+  const [{ ensureTfjsConverted }, { modelsCacheDir }] = await Promise.all([import('../tfjs/files.ts'), import('../models/registry.ts')]);
+  for (const s of specs) await ensureTfjsConverted(s, modelsCacheDir());
+});
+
 try {
   await cli.parseAsync();
 } catch (e) {
