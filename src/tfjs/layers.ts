@@ -158,7 +158,8 @@ function depthwiseWeight(t: TensorData): TensorData {
 function depthwise(ctx: TfjsContext, layer: LayerInfo, x: Value, out: string): string {
   const k = pair(layer.config['kernelSize'], 1);
   const s = pair(layer.config['strides'], 1);
-  const d = pair(layer.config['dilationRate'], 1);
+  // tfjs-layers 4.22's DepthwiseConv2D ignores dilationRate (op and output shape alike); SeparableConv2D honours it.
+  const d: [number, number] = layer.className === 'DepthwiseConv2D' ? [1, 1] : pair(layer.config['dilationRate'], 1);
   const w = depthwiseWeight(ctx.weight(layer, 'depthwise_kernel'));
   const ins = [x.name, ctx.constant(w, `${layer.name}/depthwise_kernel`)];
   if (layer.className === 'DepthwiseConv2D' && layer.weights.has('bias')) ins.push(ctx.constant(ctx.weight(layer, 'bias'), `${layer.name}/bias`));

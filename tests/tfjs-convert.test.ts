@@ -1,0 +1,134 @@
+// tfjs LayersModels built with tfjs-layers (random weights), saved with tfjs' save path, converted to ONNX:
+// forward against tfjs' predict, and fviz's compiled input gradient of a unit against tfjs' tf.grad.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ObjectiveGradient } from '../src/autodiff/program.ts';
+import { prepareModel } from '../src/onnx/prepare.ts';
+import { Session } from '../src/runtime/session.ts';
+import { convertTfjsModel } from '../src/tfjs/convert.ts';
+import { avgPoolSameModel, convModel, copyStuffed, dilatedModel, mobileNetModel, nestedModel, saveTestModel, sequentialModel, shapeModel, type TestModel } from './helpers/tfjs-models.ts';
+import type { Tfjs } from '../src/tfjs/runtime.ts';
+import { samePads } from '../src/tfjs/layers.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'fviz-tfjs-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length);
+  let e = 0;
+  let m = 0;
+  for (let i = 0; i < want.length; i++) {
+    e = Math.max(e, Math.abs(got[i]! - want[i]!));
+    m = Math.max(m, Math.abs(want[i]!));
+  }
+  expect(m).toBeGreaterThan(0);
+  return e / m;
+}
+
+/** tfjs' value of fviz's unit objective `layer:c`: channel c averaged over positions (4-D) or element c (2-D), summed over the batch. */
+function tfjsUnit(tfjs: Tfjs, model: TestModel['model'], layer: string, c: number): (x: Tensor) => Tensor {
+  const { tf, tfl } = tfjs;
+  const sub = tfl.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as never });
+  return (x) => {
+    const y = sub.apply(x) as Tensor;
+    const ch = tf.gather(y, [c], y.rank - 1);
+    return y.rank === 4 ? tf.sum(tf.mean(ch, [1, 2])) : tf.sum(ch);
+  };
+}
+
+const cases: [string, (t: Tfjs) => TestModel][] = [
+  ['convolutions, normalization, pooling, merges, activations', convModel],
+  ['shape layers, transposed convolution, resampling, activation layers, Rescaling', shapeModel],
+  ['a nested Sequential and a shared layer', nestedModel],
+  ['a Sequential model', sequentialModel],
+  ['a MobileNet-style model', mobileNetModel],
+  ['dilated convolutions', dilatedModel],
+];
+
+const measured: Record<string, { forward: number; grads: Record<string, number> }> = {};
+afterAll(() => console.log(`tfjs agreement: ${JSON.stringify(measured)}`));
+
+describe('tfjs LayersModel -> ONNX', () => {
+  cases.forEach(([what, build], k) => {
+    it(`${what}: forward within 1e-5 of predict, unit gradients within 1e-4 of tf.grad`, async () => {
+      const dir = join(root, `m${k}`);
+      const { model, units, tfjs } = await saveTestModel(build, dir, 100 * k + 1);
+      const { tf } = tfjs;
+      const conv = await convertTfjsModel(join(dir, 'model.json'));
+      const shape = model.inputs[0]!.shape.slice(1) as number[];
+      const name = conv.model.graph.inputs[0]!.name;
+      // tfjs has no gradient through dilated convolutions: its reference is the twin with zero-stuffed kernels.
+      let stuffed: TestModel['model'] | undefined;
+      if (build === dilatedModel) {
+        stuffed = dilatedModel(tfjs, true).model;
+        copyStuffed(tfjs, model, stuffed);
+      }
+
+      // Forward, batch 2.
+      const x2 = tf.randomUniform([2, ...shape], -1.5, 1.5, 'float32', 7 + k);
+      const want = (model.predict(x2) as Tensor).dataSync();
+      const session = await Session.create(prepareModel(conv.model, { batch: 2 }));
+      const out = await session.run({ [name]: { dtype: 'float32', dims: [2, ...shape], data: x2.dataSync() as Float32Array } });
+      await session.release();
+      const fwd = relErr(out[conv.model.graph.outputs[0]!.name]!.data as Float32Array, want);
+      expect(fwd).toBeLessThan(1e-5);
+      measured[what] = { forward: fwd, grads: {} };
+
+      // Input gradients of units, batch 1.
+      const x1 = tf.randomUniform([1, ...shape], -1.5, 1.5, 'float32', 17 + k);
+      const prepared = prepareModel(conv.model, { batch: 1 });
+      for (const [layer, c] of units) {
+        const og = await ObjectiveGradient.create(prepared, { objective: `${layer}:${c}` });
+        const r = await og.run({ [name]: { dtype: 'float32', dims: [1, ...shape], data: x1.dataSync() as Float32Array } });
+        await og.release();
+        const f = tfjsUnit(tfjs, stuffed ?? model, layer, c);
+        const value = f(x1).dataSync()[0]!;
+        if (stuffed) expect(Math.abs(tfjsUnit(tfjs, model, layer, c)(x1).dataSync()[0]! - value)).toBeLessThanOrEqual(1e-5 * Math.abs(value));
+        expect(Math.abs(r.value - value)).toBeLessThanOrEqual(1e-5 * Math.max(Math.abs(value), 1e-3));
+        const g = tf.grad(f)(x1).dataSync();
+        const err = relErr(r.grads.get(name)!.data as Float32Array, g);
+        measured[what]!.grads[`${layer}:${c}`] = err;
+        expect(err, `${layer}:${c}`).toBeLessThan(1e-4);
+      }
+      model.dispose();
+    }, 120_000);
+  });
+
+  it("'same' average pooling: fviz's gradient matches a tfjs reference built from ops tfjs differentiates exactly", async () => {
+    const dir = join(root, 'avgsame');
+    const { model, tfjs } = await saveTestModel(avgPoolSameModel, dir, 77);
+    const { tf, tfl } = tfjs;
+    const conv = await convertTfjsModel(join(dir, 'model.json'));
+    const name = conv.model.graph.inputs[0]!.name;
+    const convSub = tfl.model({ inputs: model.inputs, outputs: model.getLayer('aconv').output as never });
+    const [pt, pb] = samePads(7, 3, 2, 1);
+    const [pl, pr] = samePads(6, 3, 2, 1);
+    const padding: [number, number][] = [[0, 0], [pt, pb], [pl, pr], [0, 0]];
+    // The in-bounds mean of each window: window sums over the zero-padded input / in-bounds counts.
+    const pool = (c: Tensor) => tf.div(tf.avgPool(tf.pad(c as never, padding), 3, 2, 'valid'), tf.avgPool(tf.pad(tf.onesLike(c) as never, padding), 3, 2, 'valid'));
+    const ref = (x: Tensor) => pool(convSub.apply(x) as Tensor);
+    const head = (p: Tensor) => model.getLayer('aout').apply(tf.reshape(p, [p.shape[0]!, -1])) as Tensor;
+    const x = tf.randomUniform([1, 7, 6, 2], -1, 1, 'float32', 5);
+    expect(relErr(head(ref(x)).dataSync(), (model.predict(x) as Tensor).dataSync())).toBeLessThan(1e-6);
+    const prepared = prepareModel(conv.model, { batch: 1 });
+    const units: [string, (x: Tensor) => Tensor][] = [
+      ['apool:1', (v) => tf.sum(tf.mean(tf.gather(ref(v), [1], 3), [1, 2]))],
+      ['aout:1', (v) => tf.sum(tf.gather(head(ref(v)), [1], 1))],
+    ];
+    measured["'same' average pooling"] = { forward: 0, grads: {} };
+    for (const [objective, f] of units) {
+      const og = await ObjectiveGradient.create(prepared, { objective });
+      const r = await og.run({ [name]: { dtype: 'float32', dims: [1, 7, 6, 2], data: x.dataSync() as Float32Array } });
+      await og.release();
+      const err = relErr(r.grads.get(name)!.data as Float32Array, tf.grad(f)(x).dataSync());
+      measured["'same' average pooling"]!.grads[objective] = err;
+      expect(err, objective).toBeLessThan(1e-4);
+    }
+    // tfjs' own gradient of the layer is not the derivative of its forward at the borders.
+    const own = tf.grad((v: Tensor) => tf.sum(tf.gather(model.predict(v) as Tensor, [1], 1)))(x).dataSync();
+    expect(relErr(own, tf.grad(units[1]![1])(x).dataSync())).toBeGreaterThan(1e-2);
+  });
+});
