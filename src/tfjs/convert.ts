@@ -28,6 +28,10 @@ export interface TfjsConversion {
   parameters: number;
 }
 
+const HINTS: Record<string, string> = {
+  Normalization: ' (tfjs-layers 4.22 has no Normalization layer, so tfjs cannot load this model either: fold it into a Rescaling layer or the first convolution before converting)',
+};
+
 type TopologyLayer = { class_name: string; name?: string; config: unknown };
 
 /** The class names in a topology, depth first, with their layer names; for failing before tfjs sees an unknown class. */
@@ -52,7 +56,7 @@ export function checkTopology(files: LayersModelFiles, source: string): void {
   for (const l of topologyLayers(root.config))
     if (!known.has(l.className))
       throw new FvizError(
-        `${source}: layer '${l.name}' has class '${l.className}', which the tfjs converter does not support; supported: ${[...Object.keys(CONVERTERS), ...CONTAINERS].join(', ')}`,
+        `${source}: layer '${l.name}' has class '${l.className}', which the tfjs converter does not support${HINTS[l.className] ?? ''}; supported: ${[...Object.keys(CONVERTERS), ...CONTAINERS].join(', ')}`,
         { subject: l.className },
       );
 }
