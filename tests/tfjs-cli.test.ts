@@ -8,6 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { readModel } from '../src/onnx/proto.ts';
+import { readNpy, writeNpy } from '../src/runtime/npy.ts';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { fileSaveHandler } from '../src/tfjs/io.ts';
 import { loadTfjs } from '../src/tfjs/runtime.ts';
 import { mobileNetModel, saveTestModel } from './helpers/tfjs-models.ts';
@@ -70,6 +72,28 @@ describe('fviz models convert-tfjs', () => {
     expect(r2.stdout).toContain('class:1 (dog)');
     expect(statSync(cached).mtimeMs).toBe(before);
   }, 240_000);
+
+  it('grad --model model.json: the value and input gradient of a layer alias as tfjs computes them', async () => {
+    const { tf, tfl } = await loadTfjs();
+    const model = await tfl.loadLayersModel({ load: async () => (await import('../src/tfjs/io.ts')).readLayersModelFiles(join(mobile, 'model.json')).artifacts });
+    const x = tf.randomUniform([1, 32, 32, 3], 0, 255, 'float32', 11);
+    writeNpy(join(root, 'x.npy'), { dtype: 'float32', dims: [1, 32, 32, 3], data: x.dataSync() as Float32Array });
+    const r = fviz('grad', '--model', join(mobile, 'model.json'), '--input', join(root, 'x.npy'), '--objective', 'conv_pw_2:3', '--out', join(root, 'g.npy'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const sub = tfl.model({ inputs: model.inputs, outputs: model.getLayer('conv_pw_2').output as never });
+    const f = (v: Tensor) => tf.sum(tf.mean(tf.gather(sub.apply(v) as Tensor, [3], 3), [1, 2]));
+    const want = f(x).dataSync()[0]!;
+    expect(Math.abs(JSON.parse(r.stdout).value - want)).toBeLessThan(1e-5 * Math.abs(want));
+    const g = readNpy(join(root, 'g.npy')).data as Float32Array;
+    const ref = tf.grad(f)(x).dataSync();
+    let e = 0;
+    let m = 0;
+    for (let i = 0; i < ref.length; i++) {
+      e = Math.max(e, Math.abs(g[i]! - ref[i]!));
+      m = Math.max(m, Math.abs(ref[i]!));
+    }
+    expect(e / m).toBeLessThan(1e-4);
+  });
 
   it('a missing weight shard: one line naming it, exit 2', () => {
     const dir = join(root, 'noshard');
