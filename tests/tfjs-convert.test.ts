@@ -1,6 +1,6 @@
 // tfjs LayersModels built with tfjs-layers (random weights), saved with tfjs' save path, converted to ONNX:
 // forward against tfjs' predict, and fviz's compiled input gradient of a unit against tfjs' tf.grad.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs-core';
@@ -9,6 +9,7 @@ import { ObjectiveGradient } from '../src/autodiff/program.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { Session } from '../src/runtime/session.ts';
 import { convertTfjsModel } from '../src/tfjs/convert.ts';
+import { readLayersModelFiles } from '../src/tfjs/io.ts';
 import { avgPoolSameModel, convModel, copyStuffed, dilatedModel, mobileNetModel, nestedModel, saveTestModel, sequentialModel, shapeModel, type TestModel } from './helpers/tfjs-models.ts';
 import type { Tfjs } from '../src/tfjs/runtime.ts';
 import { samePads } from '../src/tfjs/layers.ts';
@@ -130,5 +131,66 @@ describe('tfjs LayersModel -> ONNX', () => {
     // tfjs' own gradient of the layer is not the derivative of its forward at the borders.
     const own = tf.grad((v: Tensor) => tf.sum(tf.gather(model.predict(v) as Tensor, [1], 1)))(x).dataSync();
     expect(relErr(own, tf.grad(units[1]![1])(x).dataSync())).toBeGreaterThan(1e-2);
+  });
+
+  it("tensorflowjs_converter's layout: model_config inside modelTopology, several groups and shards, uint8-quantized weights", async () => {
+    const src = join(root, 'seq-src');
+    const { model, tfjs } = await saveTestModel(sequentialModel, src, 9);
+    const { tf, tfl } = tfjs;
+    const json = JSON.parse(readFileSync(join(src, 'model.json'), 'utf8'));
+    const bytes = readFileSync(join(src, 'weights.bin'));
+    const specs = json.weightsManifest[0].weights as { name: string; shape: number[]; dtype: string; quantization?: unknown }[];
+    const size = (sp: { shape: number[] }) => sp.shape.reduce((a, b) => a * b, 1) * 4;
+    const dir = join(root, 'keras-layout');
+    mkdirSync(dir, { recursive: true });
+    // Group 1: the first two weights, split over two shards at an arbitrary byte.
+    const g1 = specs.slice(0, 2);
+    const n1 = g1.reduce((a, sp) => a + size(sp), 0);
+    writeFileSync(join(dir, 'group1-shard1of2.bin'), bytes.subarray(0, 37));
+    writeFileSync(join(dir, 'group1-shard2of2.bin'), bytes.subarray(37, n1));
+    // Group 2: the rest, the Dense kernel quantized to uint8 as tensorflowjs_converter --quantize_uint8 does.
+    const parts: Buffer[] = [];
+    let off = n1;
+    const g2 = specs.slice(2).map((sp) => {
+      const raw = new Float32Array(bytes.buffer.slice(bytes.byteOffset + off, bytes.byteOffset + off + size(sp)));
+      off += size(sp);
+      if (!sp.name.endsWith('sdense/kernel')) {
+        parts.push(Buffer.from(raw.buffer));
+        return sp;
+      }
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of raw) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+      const scale = (hi - lo) / 255;
+      parts.push(Buffer.from(Uint8Array.from(raw, (v) => Math.round((v - lo) / scale))));
+      return { ...sp, quantization: { dtype: 'uint8', min: lo, scale } };
+    });
+    expect(g2.some((sp) => sp.quantization)).toBe(true);
+    writeFileSync(join(dir, 'group2-shard1of1.bin'), Buffer.concat(parts));
+    writeFileSync(
+      join(dir, 'model.json'),
+      JSON.stringify({
+        format: 'layers-model',
+        generatedBy: 'keras v2.15.0',
+        convertedBy: 'TensorFlow.js Converter v4.22.0',
+        modelTopology: { keras_version: '2.15.0', backend: 'tensorflow', model_config: json.modelTopology },
+        weightsManifest: [
+          { paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: g1 },
+          { paths: ['group2-shard1of1.bin'], weights: g2 },
+        ],
+      }),
+    );
+    const conv = await convertTfjsModel(join(dir, 'model.json'));
+    const reloaded = await tfl.loadLayersModel({ load: async () => readLayersModelFiles(join(dir, 'model.json')).artifacts });
+    const x = tf.randomUniform([2, 5, 5, 3], -1, 1, 'float32', 4);
+    const session = await Session.create(prepareModel(conv.model, { batch: 2 }));
+    const out = await session.run({ [conv.model.graph.inputs[0]!.name]: { dtype: 'float32', dims: [2, 5, 5, 3], data: x.dataSync() as Float32Array } });
+    await session.release();
+    const got = out[conv.model.graph.outputs[0]!.name]!.data as Float32Array;
+    expect(relErr(got, (reloaded.predict(x) as Tensor).dataSync())).toBeLessThan(1e-5);
+    // Quantization changed the function, within its step.
+    const orig = relErr(got, (model.predict(x) as Tensor).dataSync());
+    expect(orig).toBeGreaterThan(1e-6);
+    expect(orig).toBeLessThan(0.05);
   });
 });
