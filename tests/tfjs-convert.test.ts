@@ -10,6 +10,8 @@ import { prepareModel } from '../src/onnx/prepare.ts';
 import { Session } from '../src/runtime/session.ts';
 import { convertTfjsModel } from '../src/tfjs/convert.ts';
 import { readLayersModelFiles } from '../src/tfjs/io.ts';
+import { impliedRange, tfjsCard } from '../src/tfjs/card.ts';
+import { withDisplayInput } from '../src/classifier/card.ts';
 import { avgPoolSameModel, convModel, copyStuffed, dilatedModel, mobileNetModel, nestedModel, saveTestModel, sequentialModel, shapeModel, type TestModel } from './helpers/tfjs-models.ts';
 import type { Tfjs } from '../src/tfjs/runtime.ts';
 import { samePads } from '../src/tfjs/layers.ts';
@@ -192,5 +194,26 @@ describe('tfjs LayersModel -> ONNX', () => {
     const orig = relErr(got, (model.predict(x) as Tensor).dataSync());
     expect(orig).toBeGreaterThan(1e-6);
     expect(orig).toBeLessThan(0.05);
+  });
+
+  it("the card's convention (NHWC layout, range from Rescaling) turns a display image into what tfjs predicts from its pixels", async () => {
+    const dir = join(root, 'card');
+    const { model, tfjs } = await saveTestModel((t) => mobileNetModel(t, 3, 16), dir, 21);
+    const { tf } = tfjs;
+    writeFileSync(join(dir, 'labels.txt'), 'red\ngreen\nblue\n');
+    const conv = await convertTfjsModel(join(dir, 'model.json'));
+    const card = tfjsCard(conv, conv.files.path, 'model.onnx', conv.files.sha256);
+    expect(card.input).toMatchObject({ range: [0, 255], size: [16, 16], layout: 'NHWC' });
+    expect(card.labels).toEqual(['red', 'green', 'blue']);
+    const display = withDisplayInput(prepareModel(conv.model, { batch: 1 }), card.input);
+    const img = tf.randomUniform([1, 3, 16, 16], 0, 1, 'float32', 8);
+    const session = await Session.create(prepareModel(display, { batch: 1 }));
+    const out = await session.run({ image: { dtype: 'float32', dims: [1, 3, 16, 16], data: img.dataSync() as Float32Array } });
+    await session.release();
+    const pixels = tf.mul(tf.transpose(img, [0, 2, 3, 1]), 255);
+    expect(relErr(out[conv.model.graph.outputs[0]!.name]!.data as Float32Array, (model.predict(pixels) as Tensor).dataSync())).toBeLessThan(1e-5);
+    expect(impliedRange(1 / 255, 0)).toEqual([0, 255]);
+    expect(impliedRange(2 / 255, -1)).toEqual([0, 255]);
+    expect(impliedRange(1, 0)).toEqual([0, 1]);
   });
 });
