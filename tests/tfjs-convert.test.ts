@@ -34,7 +34,9 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 /** tfjs' value of fviz's unit objective `layer:c`: channel c averaged over positions (4-D) or element c (2-D), summed over the batch. */
 function tfjsUnit(tfjs: Tfjs, model: TestModel['model'], layer: string, c: number): (x: Tensor) => Tensor {
   const { tf, tfl } = tfjs;
-  const sub = tfl.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as never });
+  const l = model.getLayer(layer);
+  // A nested model's first node is its own inner graph; the call inside the outer model is its last.
+  const sub = tfl.model({ inputs: model.inputs, outputs: (l.inboundNodes.length > 1 && 'layers' in l ? l.getOutputAt(l.inboundNodes.length - 1) : l.output) as never });
   return (x) => {
     const y = sub.apply(x) as Tensor;
     const ch = tf.gather(y, [c], y.rank - 1);
@@ -61,6 +63,7 @@ describe('tfjs LayersModel -> ONNX', () => {
       const { model, units, tfjs } = await saveTestModel(build, dir, 100 * k + 1);
       const { tf } = tfjs;
       const conv = await convertTfjsModel(join(dir, 'model.json'));
+      if (build === nestedModel) expect(conv.aliases).toMatchObject({ block: 'block/inner_relu', 'block/inner_conv': 'block/inner_conv', inner_conv: 'block/inner_conv', shared: 'shared' });
       const shape = model.inputs[0]!.shape.slice(1) as number[];
       const name = conv.model.graph.inputs[0]!.name;
       // tfjs has no gradient through dilated convolutions: its reference is the twin with zero-stuffed kernels.

@@ -98,7 +98,11 @@ export function convertLayersModel(tfModel: LayersModel, source: string): TfjsCo
 
   const convertLayer = (layer: LayersModel['layers'][number], ins: Value[], outShapes: number[][], prefix: string): Value[] => {
     const className = layer.getClassName();
-    if (CONTAINERS.has(className)) return walk(layer as LayersModel, ins, `${prefix}${layer.name}/`);
+    if (CONTAINERS.has(className)) {
+      const outs = walk(layer as LayersModel, ins, `${prefix}${layer.name}/`);
+      if (outs.length === 1) aliases[`${prefix}${layer.name}`] ??= outs[0]!.name;
+      return outs;
+    }
     const convert = CONVERTERS[className];
     if (!convert)
       throw new FvizError(`${source}: layer '${prefix}${layer.name}' has class '${className}', which the tfjs converter does not support`, { subject: className });
@@ -145,6 +149,10 @@ export function convertLayersModel(tfModel: LayersModel, source: string): TfjsCo
   }
 
   const outputs = walk(tfModel, inputs, '');
+  // Layers of nested models also answer to their own name where no other layer has it.
+  const short = new Map<string, string[]>();
+  for (const name of Object.keys(aliases)) if (name.includes('/')) short.set(name.slice(name.lastIndexOf('/') + 1), [...(short.get(name.slice(name.lastIndexOf('/') + 1)) ?? []), name]);
+  for (const [name, full] of short) if (full.length === 1 && !(name in aliases)) aliases[name] = aliases[full[0]!]!;
   const made = producers(graph);
   let preSoftmax: string | undefined;
   for (const v of outputs) {

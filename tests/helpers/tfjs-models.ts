@@ -106,18 +106,20 @@ export function nestedModel({ tfl }: Tfjs): TestModel {
   const s2 = shared.apply(s1) as S;
   const gap = L.globalAveragePooling2d({ name: 'gap' }).apply(L.add({ name: 'sum' }).apply([s1, s2]) as S) as S;
   const out = L.dense({ units: 3, name: 'out' }).apply(gap) as S;
-  return { model: tfl.model({ inputs: inp, outputs: out, name: 'nested' }), units: [['stem', 1], ['sum', 2], ['out', 1]] };
+  return { model: tfl.model({ inputs: inp, outputs: out, name: 'nested' }), units: [['stem', 1], ['block', 2], ['sum', 2], ['out', 1]] };
 }
 
-/** A Sequential model (Dense on a flat input and on images). */
+/** A Sequential model, with the activations not used elsewhere. */
 export function sequentialModel({ tfl }: Tfjs): TestModel {
   const L = tfl.layers;
   const model = tfl.sequential({
     name: 'seq',
     layers: [
       L.conv2d({ inputShape: [5, 5, 3], filters: 3, kernelSize: 3, name: 'sconv', activation: 'softplus' }),
+      L.activation({ activation: 'mish' as never, name: 'smish' }),
       L.flatten({ name: 'sflat' }),
       L.dense({ units: 6, activation: 'gelu', name: 'sdense' }),
+      L.activation({ activation: 'softsign', name: 'ssoftsign' }),
       L.dense({ units: 4, name: 'slogits' }),
     ],
   });
