@@ -47,7 +47,7 @@ function tfjsUnit(tfjs: Tfjs, model: TestModel['model'], layer: string, c: numbe
 const cases: [string, (t: Tfjs) => TestModel][] = [
   ['convolutions, normalization, pooling, merges, activations', convModel],
   ['shape layers, transposed convolution, resampling, activation layers, Rescaling', shapeModel],
-  ['a nested Sequential and a shared layer', nestedModel],
+  ['a nested Sequential, a shared layer, Average/Maximum/Minimum', nestedModel],
   ['a Sequential model', sequentialModel],
   ['a MobileNet-style model', mobileNetModel],
   ['dilated convolutions', dilatedModel],

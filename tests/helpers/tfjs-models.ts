@@ -91,7 +91,7 @@ export function shapeModel({ tfl }: Tfjs): TestModel {
   return { model: tfl.model({ inputs: inp, outputs: sm, name: 'shapes' }), units: [['tconv_same', 1], ['cat', 5], ['dense4d', 2], ['dense_mix', 3], ['to4d', 7]] };
 }
 
-/** A Sequential model nested inside a functional one, and a layer shared by two calls. */
+/** A Sequential model nested inside a functional one, a layer shared by two calls, the merge layers. */
 export function nestedModel({ tfl }: Tfjs): TestModel {
   const L = tfl.layers;
   const inner = tfl.sequential({
@@ -104,7 +104,10 @@ export function nestedModel({ tfl }: Tfjs): TestModel {
   const shared = L.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'shared' });
   const s1 = shared.apply(b1) as S;
   const s2 = shared.apply(s1) as S;
-  const gap = L.globalAveragePooling2d({ name: 'gap' }).apply(L.add({ name: 'sum' }).apply([s1, s2]) as S) as S;
+  const avg = L.average({ name: 'avg' }).apply([s1, s2]) as S;
+  const mx = L.maximum({ name: 'max' }).apply([s1, s2, b1]) as S;
+  const mn = L.minimum({ name: 'min' }).apply([s1, s2]) as S;
+  const gap = L.globalAveragePooling2d({ name: 'gap' }).apply(L.add({ name: 'sum' }).apply([avg, mx, mn]) as S) as S;
   const out = L.dense({ units: 3, name: 'out' }).apply(gap) as S;
   return { model: tfl.model({ inputs: inp, outputs: out, name: 'nested' }), units: [['stem', 1], ['block', 2], ['sum', 2], ['out', 1]] };
 }
