@@ -12,7 +12,7 @@ import { convertTfjsModel } from '../src/tfjs/convert.ts';
 import { readLayersModelFiles } from '../src/tfjs/io.ts';
 import { impliedRange, tfjsCard } from '../src/tfjs/card.ts';
 import { withDisplayInput } from '../src/classifier/card.ts';
-import { avgPoolSameModel, convModel, copyStuffed, dilatedModel, mobileNetModel, nestedModel, saveTestModel, sequentialModel, shapeModel, type TestModel } from './helpers/tfjs-models.ts';
+import { avgPoolSameModel, channelRescalingModel, convModel, copyStuffed, dilatedModel, mobileNetModel, nestedModel, saveTestModel, sequentialModel, shapeModel, type TestModel } from './helpers/tfjs-models.ts';
 import type { Tfjs } from '../src/tfjs/runtime.ts';
 import { samePads } from '../src/tfjs/layers.ts';
 
@@ -51,6 +51,7 @@ const cases: [string, (t: Tfjs) => TestModel][] = [
   ['a Sequential model', sequentialModel],
   ['a MobileNet-style model', mobileNetModel],
   ['dilated convolutions', dilatedModel],
+  ['per-channel Rescaling', channelRescalingModel],
 ];
 
 const measured: Record<string, { forward: number; grads: Record<string, number> }> = {};

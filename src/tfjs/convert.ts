@@ -119,9 +119,9 @@ export function convertLayersModel(tfModel: LayersModel, source: string): TfjsCo
     if (outs.length === 1) {
       aliases[info.name] ??= outs[0]!.name;
       const from = ins.length === 1 ? rescaled.get(ins[0]!.name) : undefined;
-      if (from && className === 'Rescaling') {
-        const s = info.config['scale'] as number;
-        const o = (info.config['offset'] as number | undefined) ?? 0;
+      const s = info.config['scale'];
+      const o = info.config['offset'] ?? 0;
+      if (from && className === 'Rescaling' && typeof s === 'number' && typeof o === 'number') {
         const map = { scale: from.scale * s, offset: from.offset * s + o, layers: [...from.layers, info.name] };
         rescaled.set(outs[0]!.name, map);
         rescaling = map;

@@ -368,10 +368,18 @@ const identity: LayerConverter = (_ctx, _layer, inputs) => inputs;
 
 const rescaling: LayerConverter = (ctx, layer, inputs) => {
   const x = one(ctx, layer, inputs);
-  const scale = layer.config['scale'] as number;
-  const offset = (layer.config['offset'] as number | undefined) ?? 0;
-  const m = ctx.op('Mul', [x.name, ctx.floats('c', [], [scale])], {}, offset === 0 ? layer.name : `${layer.name}/scaled`);
-  const y = offset === 0 ? m : ctx.op('Add', [m, ctx.floats('c', [], [offset])], {}, layer.name);
+  // A scalar, or one value per channel (the last tfjs axis).
+  const constant = (v: unknown, base: string) => {
+    if (typeof v === 'number') return ctx.floats('c', [], [v]);
+    const a = v as number[];
+    const rank = x.shape.length;
+    const dims = Array.from({ length: rank }, (_, i) => (i === onnxAxis(-1, rank) ? a.length : 1));
+    return ctx.floats(`${layer.name}/${base}`, dims, a);
+  };
+  const offset = layer.config['offset'] ?? 0;
+  const noOffset = offset === 0;
+  const m = ctx.op('Mul', [x.name, constant(layer.config['scale'], 'scale')], {}, noOffset ? layer.name : `${layer.name}/scaled`);
+  const y = noOffset ? m : ctx.op('Add', [m, constant(offset, 'offset')], {}, layer.name);
   return [{ name: y, shape: x.shape }];
 };
 

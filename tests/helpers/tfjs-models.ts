@@ -129,6 +129,19 @@ export function sequentialModel({ tfl }: Tfjs): TestModel {
   return { model, units: [['sconv', 2], ['slogits', 3]] };
 }
 
+/** Per-channel Rescaling (scale and offset lists, as Keras 3 writes them) before a convolution. */
+export function channelRescalingModel({ tfl }: Tfjs): TestModel {
+  const L = tfl.layers;
+  const model = tfl.sequential({
+    name: 'rescale_channels',
+    layers: [
+      L.rescaling({ inputShape: [4, 5, 3], scale: [0.5, 2, -1] as never, offset: [0.1, -0.2, 0.3] as never, name: 'per_channel' }),
+      L.conv2d({ filters: 2, kernelSize: 2, name: 'rconv' }),
+    ],
+  });
+  return { model, units: [['per_channel', 1], ['rconv', 1]] };
+}
+
 /** A small MobileNet: Rescaling, a strided stem, depthwise-separable blocks with BN + ReLU6, GAP, Dropout, softmax. */
 export function mobileNetModel({ tfl }: Tfjs, classes = 5, size = 32): TestModel {
   const L = tfl.layers;
