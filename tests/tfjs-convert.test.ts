@@ -12,7 +12,7 @@ import { convertTfjsModel } from '../src/tfjs/convert.ts';
 import { readLayersModelFiles } from '../src/tfjs/io.ts';
 import { impliedRange, tfjsCard } from '../src/tfjs/card.ts';
 import { withDisplayInput } from '../src/classifier/card.ts';
-import { avgPoolSameModel, channelRescalingModel, convModel, copyStuffed, dilatedModel, mobileNetModel, nestedModel, saveTestModel, sequentialModel, shapeModel, type TestModel } from './helpers/tfjs-models.ts';
+import { avgPoolSameModel, channelRescalingModel, convModel, teachableMachineModel, copyStuffed, dilatedModel, mobileNetModel, nestedModel, saveTestModel, sequentialModel, shapeModel, type TestModel } from './helpers/tfjs-models.ts';
 import type { Tfjs } from '../src/tfjs/runtime.ts';
 import { samePads } from '../src/tfjs/layers.ts';
 
@@ -52,6 +52,7 @@ const cases: [string, (t: Tfjs) => TestModel][] = [
   ['a MobileNet-style model', mobileNetModel],
   ['dilated convolutions', dilatedModel],
   ['per-channel Rescaling', channelRescalingModel],
+  ["Teachable Machine's nesting", teachableMachineModel],
 ];
 
 const measured: Record<string, { forward: number; grads: Record<string, number> }> = {};
@@ -64,6 +65,7 @@ describe('tfjs LayersModel -> ONNX', () => {
       const { model, units, tfjs } = await saveTestModel(build, dir, 100 * k + 1);
       const { tf } = tfjs;
       const conv = await convertTfjsModel(join(dir, 'model.json'));
+      if (build === teachableMachineModel) expect(conv.aliases).toMatchObject({ Conv1: 'Conv1', Conv1_relu: 'Conv1_relu', 'sequential_3/dense_1': 'sequential_3/dense_1', dense_2: 'sequential_3/dense_2' });
       if (build === nestedModel) expect(conv.aliases).toMatchObject({ block: 'block/inner_relu', 'block/inner_conv': 'block/inner_conv', inner_conv: 'block/inner_conv', shared: 'shared' });
       const shape = model.inputs[0]!.shape.slice(1) as number[];
       const name = conv.model.graph.inputs[0]!.name;

@@ -142,6 +142,20 @@ export function channelRescalingModel({ tfl }: Tfjs): TestModel {
   return { model, units: [['per_channel', 1], ['rconv', 1]] };
 }
 
+/** Teachable Machine's nesting: Sequential[Sequential[a functional base cut at an inner layer, pooling], Sequential[head]]. */
+export function teachableMachineModel({ tfl }: Tfjs): TestModel {
+  const L = tfl.layers;
+  const inp = tfl.input({ shape: [16, 16, 3], name: 'input_1' });
+  const c1 = L.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', name: 'Conv1' }).apply(inp) as S;
+  const r1 = L.reLU({ maxValue: 6, name: 'Conv1_relu' }).apply(c1) as S;
+  const unused = L.conv2d({ filters: 4, kernelSize: 3, name: 'beyond_the_cut' }).apply(r1) as S;
+  const full = tfl.model({ inputs: inp, outputs: unused });
+  const cut = tfl.model({ inputs: full.inputs, outputs: full.getLayer('Conv1_relu').output as S, name: 'model1' });
+  const base = tfl.sequential({ name: 'sequential_1', layers: [cut, L.globalAveragePooling2d({ name: 'pool' })] });
+  const head = tfl.sequential({ name: 'sequential_3', layers: [L.dense({ inputShape: [4], units: 8, activation: 'relu', name: 'dense_1' }), L.dense({ units: 2, activation: 'softmax', name: 'dense_2' })] });
+  return { model: tfl.sequential({ name: 'sequential_4', layers: [base, head] }), units: [['sequential_3', 1]] };
+}
+
 /** A small MobileNet: Rescaling, a strided stem, depthwise-separable blocks with BN + ReLU6, GAP, Dropout, softmax. */
 export function mobileNetModel({ tfl }: Tfjs, classes = 5, size = 32): TestModel {
   const L = tfl.layers;
