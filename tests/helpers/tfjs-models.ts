@@ -156,6 +156,17 @@ export function teachableMachineModel({ tfl }: Tfjs): TestModel {
   return { model: tfl.sequential({ name: 'sequential_4', layers: [base, head] }), units: [['sequential_3', 1]] };
 }
 
+/** Transposed convolutions where tfjs crops unevenly (same, k - s odd) or extends the full output (k < s). */
+export function transposedModel({ tfl }: Tfjs): TestModel {
+  const L = tfl.layers;
+  const inp = tfl.input({ shape: [5, 4, 3], name: 'image' });
+  const a = L.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 3, padding: 'valid', name: 't_valid_k_lt_s' }).apply(inp) as S; // 15 x 12
+  const b = L.conv2dTranspose({ filters: 2, kernelSize: [5, 4], strides: [3, 3], padding: 'same', name: 't_same_odd' }).apply(inp) as S; // 15 x 12
+  const c = L.conv2dTranspose({ filters: 2, kernelSize: 1, strides: 3, padding: 'same', name: 't_same_k_lt_s' }).apply(inp) as S; // 15 x 12
+  const out = L.dense({ units: 3, name: 'tout' }).apply(L.flatten({ name: 'tflat' }).apply(L.concatenate({ name: 'tcat' }).apply([a, b, c]) as S) as S) as S;
+  return { model: tfl.model({ inputs: inp, outputs: out, name: 'transposed' }), units: [['t_valid_k_lt_s', 1], ['t_same_odd', 0], ['t_same_k_lt_s', 1], ['tout', 2]] };
+}
+
 /** A small MobileNet: Rescaling, a strided stem, depthwise-separable blocks with BN + ReLU6, GAP, Dropout, softmax. */
 export function mobileNetModel({ tfl }: Tfjs, classes = 5, size = 32): TestModel {
   const L = tfl.layers;
