@@ -69,9 +69,13 @@ export function tfjsCard(conv: TfjsConversion, jsonPath: string, modelFile: stri
     notes,
   };
   if (conv.preSoftmax) card.preSoftmax = conv.preSoftmax;
-  if (found) {
+  const outputs = conv.model.graph.outputs;
+  const classes = outputs.length === 1 ? outputs[0]!.shape[outputs[0]!.shape.length - 1] : undefined;
+  if (found && found.labels.length === classes) {
     card.labels = found.labels;
     card['labelsFrom'] = found.file;
+  } else if (found) {
+    notes.push(`labels in ${found.file} not used: ${found.labels.length} labels for ${classes ?? 'no single'} output units`);
   }
   return card;
 }
