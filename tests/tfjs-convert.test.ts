@@ -218,6 +218,10 @@ describe('tfjs LayersModel -> ONNX', () => {
     const card = tfjsCard(conv, conv.files.path, 'model.onnx', conv.files.sha256);
     expect(card.input).toMatchObject({ range: [0, 255], size: [16, 16], layout: 'NHWC' });
     expect(card.labels).toEqual(['red', 'green', 'blue']);
+    writeFileSync(join(dir, 'labels.txt'), 'red\ngreen\n');
+    const mismatched = tfjsCard(conv, conv.files.path, 'model.onnx', conv.files.sha256);
+    expect(mismatched.labels).toBeUndefined();
+    expect(String(mismatched['notes'])).toContain('2 labels for 3 output units');
     const display = withDisplayInput(prepareModel(conv.model, { batch: 1 }), card.input);
     const img = tf.randomUniform([1, 3, 16, 16], 0, 1, 'float32', 8);
     const session = await Session.create(prepareModel(display, { batch: 1 }));
