@@ -8,8 +8,6 @@ export type LayerConverter = (ctx: TfjsContext, layer: LayerInfo, inputs: Value[
 const SELU_SCALE = 1.0507009873554805;
 const SELU_SCALE_ALPHA = 1.7580993408473768;
 
-type Cfg = Record<string, unknown>;
-
 function pair(v: unknown, dflt: number): [number, number] {
   if (v === undefined || v === null) return [dflt, dflt];
   if (typeof v === 'number') return [v, v];
