@@ -8,6 +8,7 @@ export * from './runtime/session.ts';
 export * from './runtime/npy.ts';
 export * from './shared-path.ts';
 export * from './caffe/index.ts';
+export * from './tfjs/index.ts';
 export * from './twins/index.ts';
 export { Rng, subSeed } from './util/rng.ts';
 export { topoSort, sortGraph } from './onnx/topo.ts';

@@ -20,6 +20,8 @@ export interface InputConvention {
   std: [number, number, number];
   /** Input height and width. */
   size: [number, number];
+  /** Layout of the model's input: NCHW (default) or NHWC (channels last, as TensorFlow.js models take it). */
+  layout?: 'NCHW' | 'NHWC';
 }
 
 export interface ClassifierCard {
@@ -120,29 +122,38 @@ export function withDisplayInput(model: Model, input: InputConvention): Model {
   if (g.inputs.length !== 1) throw new FvizError(`classifier has ${g.inputs.length} inputs; fviz needs exactly one image input`);
   if (g.inputs[0]!.name === DISPLAY_INPUT) renameValue(g, DISPLAY_INPUT, `${DISPLAY_INPUT}__network_input`);
   const orig = g.inputs[0]!;
-  if (orig.shape.length !== 4 || orig.shape[1] !== 3)
-    throw new FvizError(`classifier input '${orig.name}' has shape [${orig.shape}]; fviz needs N x 3 x H x W`);
+  const nhwc = input.layout === 'NHWC';
+  if (orig.shape.length !== 4 || orig.shape[nhwc ? 3 : 1] !== 3)
+    throw new FvizError(`classifier input '${orig.name}' has shape [${orig.shape}]; fviz needs ${nhwc ? 'N x H x W x 3 (the card says NHWC)' : 'N x 3 x H x W'}`);
   const dtype = orig.dtype;
+  const shape = nhwc ? [orig.shape[0]!, 3, orig.shape[1]!, orig.shape[2]!] : [...orig.shape];
   const [lo, hi] = input.range;
   const scale = input.std.map((s) => (hi - lo) / s);
   const offset = input.mean.map((mu, c) => (lo - mu) / input.std[c]!);
   const b = new GraphBuilder(g);
-  g.inputs = [{ name: DISPLAY_INPUT, dtype, shape: [...orig.shape] }];
-  g.valueTypes.set(DISPLAY_INPUT, { dtype, shape: [...orig.shape] });
+  const before = g.nodes.length;
+  g.inputs = [{ name: DISPLAY_INPUT, dtype, shape }];
+  g.valueTypes.set(DISPLAY_INPUT, { dtype, shape: [...shape] });
   let x = DISPLAY_INPUT;
   if (input.channels === 'BGR') {
     x = b.op('Gather', [x, b.constant(tensor('int64', [3], [2, 1, 0]))], { axis: { i: 1 } }, 'to_bgr');
-    g.valueTypes.set(x, { dtype, shape: [...orig.shape] });
+    g.valueTypes.set(x, { dtype, shape: [...shape] });
   }
   const sc = b.constant(tensor(dtype, [1, 3, 1, 1], scale), 'input_scale');
   const off = b.constant(tensor(dtype, [1, 3, 1, 1], offset), 'input_offset');
   const scaled = b.op('Mul', [x, sc], {}, 'preprocess');
-  g.valueTypes.set(scaled, { dtype, shape: [...orig.shape] });
+  g.valueTypes.set(scaled, { dtype, shape: [...shape] });
   // The last preprocessing node writes the original input's name, so the rest of the graph is untouched.
-  g.nodes.push({ name: 'preprocess_offset', opType: 'Add', domain: '', inputs: [scaled, off], outputs: [orig.name], attrs: {} });
+  if (nhwc) {
+    const shifted = b.op('Add', [scaled, off], {}, 'preprocess_offset');
+    g.valueTypes.set(shifted, { dtype, shape: [...shape] });
+    g.nodes.push({ name: 'to_channels_last', opType: 'Transpose', domain: '', inputs: [shifted], outputs: [orig.name], attrs: { perm: { ints: [0, 2, 3, 1] } } });
+  } else {
+    g.nodes.push({ name: 'preprocess_offset', opType: 'Add', domain: '', inputs: [scaled, off], outputs: [orig.name], attrs: {} });
+  }
   g.valueTypes.set(orig.name, { dtype, shape: [...orig.shape] });
   // Move the new nodes to the front (they were appended).
-  const added = g.nodes.splice(g.nodes.length - (input.channels === 'BGR' ? 3 : 2));
+  const added = g.nodes.splice(before);
   g.nodes.unshift(...added);
   return m;
 }

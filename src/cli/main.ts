@@ -38,6 +38,16 @@ let cli = yargs(hideBin(process.argv))
 
 for (const c of commands) cli = c(cli);
 
+// A TensorFlow.js model.json given as a model is converted (once, cached by its sha256) before the command runs,
+// and the command gets the cached .onnx (its card beside it), so every command takes one.
+cli = cli.middleware(async (argv) => {
+  if (argv._.includes('convert-tfjs')) return;
+  const keys = ['model', 'judge'].filter((k) => typeof argv[k] === 'string' && (argv[k] as string).endsWith('.json'));
+  if (keys.length === 0) return;
+  const [{ ensureTfjsConverted }, { modelsCacheDir }] = await Promise.all([import('../tfjs/files.ts'), import('../models/registry.ts')]);
+  for (const k of keys) argv[k] = await ensureTfjsConverted(argv[k] as string, modelsCacheDir());
+});
+
 try {
   await cli.parseAsync();
 } catch (e) {

@@ -9,6 +9,7 @@ import { openGenerator, type Generator } from '../generator/card.ts';
 import { repoRoot, sharedDir } from '../shared-path.ts';
 import { twinPath } from '../twins/cache.ts';
 import { installedModelFile } from './installed.ts';
+import { cachedTfjsPath } from '../tfjs/files.ts';
 
 export const EMBEDDED_DIR = join(repoRoot, 'models', 'embedded');
 
@@ -38,6 +39,13 @@ function addedModelPath(name: string): string | undefined {
   return installedModelFile(join(modelsCacheDir(), name));
 }
 
+/** The cached ONNX conversion of a TensorFlow.js model.json (the CLI converts `--model X.json` before any command runs). */
+function tfjsConverted(jsonPath: string): string {
+  const { path, exists } = cachedTfjsPath(jsonPath, modelsCacheDir());
+  if (!exists) throw new FvizError(`${jsonPath} has not been converted yet: run fviz models convert-tfjs ${jsonPath} OUT.onnx and pass OUT.onnx, or pass the model.json to an fviz command (it converts on the fly)`, { subject: jsonPath });
+  return path;
+}
+
 /** A classifier by path or name ('embedded', 'googlenet', 'twin:googlenet', 'twin:googlenet-torch'). */
 export function resolveClassifier(spec: string | undefined, overrides: Partial<InputConvention> = {}): Classifier {
   const name = spec ?? 'embedded';
@@ -65,8 +73,9 @@ export function resolveClassifier(spec: string | undefined, overrides: Partial<I
   if (name === 'googlenet') return openClassifier(fetchedPath('googlenet', 'googlenet.onnx'), overrides);
   const added = addedModelPath(name);
   if (added) return openClassifier(added, overrides);
+  if (name.endsWith('.json')) return openClassifier(tfjsConverted(name), overrides);
   if (!name.endsWith('.onnx') && !existsSync(name))
-    throw new FvizError(`unknown model '${name}': give a path to an .onnx file, or one of embedded, googlenet, twin:googlenet, twin:googlenet-torch, or a name fviz models list shows`, { subject: name });
+    throw new FvizError(`unknown model '${name}': give a path to an .onnx file or a TensorFlow.js model.json, or one of embedded, googlenet, twin:googlenet, twin:googlenet-torch, or a name fviz models list shows`, { subject: name });
   return openClassifier(name, overrides);
 }
 

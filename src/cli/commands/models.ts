@@ -1,8 +1,9 @@
-// fviz models list | fetch NAME | add FILE [--as NAME] | convert-caffe DEPLOY WEIGHTS OUT
+// fviz models list | fetch NAME | add FILE [--as NAME] | convert-caffe DEPLOY WEIGHTS OUT | convert-tfjs MODEL.json OUT
 import type { Argv } from 'yargs';
 import { addModel, fetchModel, listModels, type InstalledModel } from '../../models/install.ts';
 import { modelsCacheDir } from '../../models/registry.ts';
 import { convertCaffeSubcommand } from './convert-caffe.ts';
+import { convertTfjsSubcommand } from './convert-tfjs.ts';
 import type { CommandModule } from './types.ts';
 
 function formatBytes(n: number | undefined): string {
@@ -99,8 +100,8 @@ const addSubcommand: CommandModule = (y) =>
     },
   );
 
-/** `fviz models ...`: the models cache and the Caffe converter. */
+/** `fviz models ...`: the models cache and the Caffe and TensorFlow.js converters. */
 export const modelsCommand: CommandModule = (y: Argv<any>) =>
-  y.command('models', 'model tools: list, fetch, add, convert-caffe', (c) =>
-    convertCaffeSubcommand(addSubcommand(fetchSubcommand(listSubcommand(c)))).demandCommand(1, 'name a models subcommand: list, fetch, add, convert-caffe'),
+  y.command('models', 'model tools: list, fetch, add, convert-caffe, convert-tfjs', (c) =>
+    convertTfjsSubcommand(convertCaffeSubcommand(addSubcommand(fetchSubcommand(listSubcommand(c))))).demandCommand(1, 'name a models subcommand: list, fetch, add, convert-caffe, convert-tfjs'),
   );
