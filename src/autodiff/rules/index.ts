@@ -35,6 +35,7 @@ import { ConvTranspose } from './ConvTranspose.ts';
 import { Gemm } from './Gemm.ts';
 import { GlobalAveragePool, GlobalMaxPool } from './GlobalPool.ts';
 import { InstanceNormalization } from './InstanceNormalization.ts';
+import { LayerNormalization } from './LayerNormalization.ts';
 import { LRN } from './LRN.ts';
 import { MatMul } from './MatMul.ts';
 import { MaxPool } from './MaxPool.ts';
@@ -119,6 +120,7 @@ export const rules: Record<string, GradRule> = {
   LRN,
   BatchNormalization,
   InstanceNormalization,
+  LayerNormalization,
   Resize,
   Pad,
 };
