@@ -32,6 +32,7 @@ import { AveragePool } from './AveragePool.ts';
 import { BatchNormalization } from './BatchNormalization.ts';
 import { Conv } from './Conv.ts';
 import { ConvTranspose } from './ConvTranspose.ts';
+import { Einsum } from './Einsum.ts';
 import { Gemm } from './Gemm.ts';
 import { GlobalAveragePool, GlobalMaxPool } from './GlobalPool.ts';
 import { InstanceNormalization } from './InstanceNormalization.ts';
@@ -113,6 +114,7 @@ export const rules: Record<string, GradRule> = {
   ConvTranspose,
   Gemm,
   MatMul,
+  Einsum,
   MaxPool,
   AveragePool,
   GlobalAveragePool,
