@@ -19,6 +19,7 @@ import { Mean } from './Mean.ts';
 import { Pow } from './Pow.ts';
 import { PRelu } from './PRelu.ts';
 import { ReduceExtreme, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare } from './Reduce.ts';
+import { CumSum, GatherND, ScatterElements, ScatterND } from './Scatter.ts';
 import { Slice } from './Slice.ts';
 import { LogSoftmax, Softmax } from './Softmax.ts';
 import { Split } from './Split.ts';
@@ -97,6 +98,10 @@ export const rules: Record<string, GradRule> = {
   Slice,
   Gather,
   GatherElements,
+  GatherND,
+  ScatterND,
+  ScatterElements,
+  CumSum,
   Expand,
   Tile,
   // reductions and normalizers
