@@ -95,3 +95,28 @@ describe("torch.roll's Slice + Concat", () => {
     },
   ]);
 });
+
+describe('DepthToSpace, SpaceToDepth and TopK rules', () => {
+  run([
+    {
+      name: 'DepthToSpace DCR (tf2onnx)',
+      opts: { inputs: [{ name: 'x', shape: [1, 8, 2, 3] }] },
+      build: (b) => [b.op('DepthToSpace', ['x'], { blocksize: { i: 2 } })],
+    },
+    {
+      name: 'DepthToSpace CRD (torch pixel_shuffle)',
+      opts: { inputs: [{ name: 'x', shape: [2, 8, 2, 2] }] },
+      build: (b) => [b.op('DepthToSpace', ['x'], { blocksize: { i: 2 }, mode: { s: 'CRD' } })],
+    },
+    {
+      name: 'SpaceToDepth',
+      opts: { inputs: [{ name: 'x', shape: [1, 2, 4, 6] }] },
+      build: (b) => [b.op('SpaceToDepth', ['x'], { blocksize: { i: 2 } })],
+    },
+    {
+      name: 'TopK values along axis 1',
+      opts: { inputs: [{ name: 'x', shape: [2, 6, 3] }] },
+      build: (b) => [b.node('TopK', ['x', b.constant(idx([1], [3]))], { axis: { i: 1 } }, 2)[0]!],
+    },
+  ]);
+});

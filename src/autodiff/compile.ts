@@ -6,6 +6,7 @@ import { FvizError, nearestNames } from '../errors.ts';
 import type { Graph, Model, TensorData, ValueInfo } from '../onnx/ir.ts';
 import { cloneModel, CANONICAL_OPSET, defaultOpset, emptyGraph, emptyModel } from '../onnx/ir.ts';
 import { tensor } from '../onnx/tensor.ts';
+import { sourceOpset } from '../onnx/normalize.ts';
 import { appendBackward } from './backward.ts';
 import { expandLRN } from './rules/LRN.ts';
 import { convTransposeAsConv } from './rewrites/convTransposeAsConv.ts';
@@ -146,7 +147,7 @@ function buildGradientGraph(model: Model, spec: GradientSpec) {
     }
   }
   g.inputs.push(...gradInputs);
-  const grads = appendBackward(g, { seeds, wrt: spec.wrt, opset: defaultOpset(model) });
+  const grads = appendBackward(g, { seeds, wrt: spec.wrt, opset: sourceOpset(model) ?? defaultOpset(model) });
   for (const rewrite of GRAPH_REWRITES) if (rewrite.stage === 'gradient') rewrite.apply(g, keep, forwardNames);
   const gradNames = new Map<string, string>();
   const outputs: ValueInfo[] = [];

@@ -5,7 +5,7 @@ import type { DType, Dim, Model, OpsetImport } from './ir.ts';
 import { CANONICAL_OPSET, defaultOpset, sizeOf } from './ir.ts';
 import { prepareModel, preparedInfo } from './prepare.ts';
 import { isUnknownDim } from './shapes.ts';
-import { supportedOps } from '../autodiff/rules/index.ts';
+import { coveredOps, formatUncovered, uncoveredOps, type UncoveredOp } from '../autodiff/coverage.ts';
 
 export interface TensorInfo {
   name: string;
@@ -47,10 +47,12 @@ export interface InspectReport {
   /** Ops whose outputs could not be typed (no shape rule, or unknown inputs). */
   untypedOps: string[];
   gradient: { available: boolean; uncovered: string[] };
+  /** The uncovered ops with their nodes and the opset the file imports for their domain. */
+  uncoveredNodes: UncoveredOp[];
 }
 
 export interface InspectOptions {
-  /** Ops the gradient compiler covers; default: the compiler's own list. Pass null to report none. */
+  /** Ops the gradient compiler covers; default: the compiler's own list (rules and ops without gradients). Pass null to report none. */
   coveredOps?: Iterable<string> | null;
   batch?: number;
   dims?: Record<string, number>;
@@ -92,7 +94,7 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
     bytes += Array.isArray(t.data) ? t.data.reduce((a, s) => a + s.length, 0) : t.data.byteLength;
   }
   const ops = histogram(g.nodes.map((n) => opKey(n.domain, n.opType)));
-  const covered = opts.coveredOps === undefined ? new Set(supportedOps()) : opts.coveredOps === null ? undefined : new Set(opts.coveredOps);
+  const covered = opts.coveredOps === undefined ? coveredOps() : opts.coveredOps === null ? undefined : new Set(opts.coveredOps);
   const symbolicBatch = model.graph.inputs.some((v) => typeof v.shape[0] === 'string');
   return {
     source,
@@ -115,6 +117,7 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
       available: covered !== undefined,
       uncovered: covered ? Object.keys(ops).filter((k) => !covered.has(k)) : [],
     },
+    uncoveredNodes: covered ? uncoveredOps(g, model.opsets, covered) : [],
   };
 }
 
@@ -161,6 +164,9 @@ export function formatInspectReport(r: InspectReport): string {
   if (r.untypedOps.length) lines.push(`no shapes   for outputs of ${r.untypedOps.join(', ')}`);
   if (!r.gradient.available) lines.push('gradient coverage: (compiler not available)');
   else if (r.gradient.uncovered.length === 0) lines.push('gradient coverage: every op is covered');
-  else lines.push(`gradient coverage: not covered yet: ${r.gradient.uncovered.join(', ')}`);
+  else {
+    lines.push(`gradient coverage: ${r.uncoveredNodes.length} op(s) have no gradient rule yet (fviz grad, visualize and doctor refuse them):`);
+    for (const u of r.uncoveredNodes) lines.push(`  uncovered: ${formatUncovered(u)}`);
+  }
   return lines.join('\n');
 }

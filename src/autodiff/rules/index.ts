@@ -11,6 +11,7 @@ import { Sub } from './Sub.ts';
 import { Cast } from './Cast.ts';
 import { Clip } from './Clip.ts';
 import { Concat } from './Concat.ts';
+import { DepthToSpace, TopK } from './DepthToSpace.ts';
 import { Div } from './Div.ts';
 import { Expand } from './Expand.ts';
 import { Gather, GatherElements } from './Gather.ts';
@@ -102,6 +103,9 @@ export const rules: Record<string, GradRule> = {
   ScatterND,
   ScatterElements,
   CumSum,
+  DepthToSpace,
+  SpaceToDepth: DepthToSpace,
+  TopK,
   Expand,
   Tile,
   // reductions and normalizers

@@ -1,0 +1,60 @@
+// Which nodes of a prepared model the gradient compiler cannot take: their op has no gradient rule and
+// is not one whose outputs carry no gradient (shape arithmetic, comparisons, index outputs). Reported by
+// op, with the nodes and the opset the file imports for the op's domain, by `fviz inspect` and `fviz doctor`.
+import type { Graph, OpsetImport } from '../onnx/ir.ts';
+import { supportedOps } from './rules/index.ts';
+
+/** Ops whose outputs carry no gradient: they may sit anywhere in a graph. */
+export const NON_DIFFERENTIABLE = new Set([
+  'Shape', 'Size', 'Constant', 'ConstantOfShape', 'ArgMax', 'ArgMin', 'Equal', 'Greater', 'GreaterOrEqual', 'Less',
+  'LessOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf', 'Range', 'NonZero', 'EyeLike', 'OneHot',
+]);
+
+export function opKey(domain: string, opType: string): string {
+  return domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType;
+}
+
+/** Ops (domain-qualified outside ai.onnx) the compiler covers: a gradient rule, or no gradient to carry. */
+export function coveredOps(): Set<string> {
+  return new Set([...supportedOps(), ...NON_DIFFERENTIABLE]);
+}
+
+export interface UncoveredOp {
+  /** Domain-qualified op, as `fviz inspect` lists ops. */
+  op: string;
+  /** The nodes, in graph order. */
+  nodes: string[];
+  /** 'ai.onnx' or the custom domain. */
+  domain: string;
+  /** The opset the file imports for that domain (undefined when it imports none). */
+  opset: number | undefined;
+}
+
+/** The uncovered ops of `graph`, most nodes first; `opsets` are the file's own imports. */
+export function uncoveredOps(graph: Graph, opsets: OpsetImport[], covered: ReadonlySet<string> = coveredOps()): UncoveredOp[] {
+  const byOp = new Map<string, UncoveredOp>();
+  for (const n of graph.nodes) {
+    const op = opKey(n.domain, n.opType);
+    if (covered.has(op)) continue;
+    let u = byOp.get(op);
+    if (!u) {
+      const domain = n.domain && n.domain !== 'ai.onnx' ? n.domain : 'ai.onnx';
+      const opset = opsets.find((o) => (o.domain || 'ai.onnx') === domain)?.version;
+      u = { op, nodes: [], domain, opset };
+      byOp.set(op, u);
+    }
+    u.nodes.push(n.name);
+  }
+  return [...byOp.values()].sort((a, b) => b.nodes.length - a.nodes.length || (a.op < b.op ? -1 : 1));
+}
+
+const SHOWN_NODES = 5;
+
+/** `Foo (2 nodes: 'n1', 'n2'; ai.onnx opset 18)`. */
+export function formatUncovered(u: UncoveredOp): string {
+  const names = u.nodes.slice(0, SHOWN_NODES).map((n) => `'${n}'`);
+  if (u.nodes.length > SHOWN_NODES) names.push('...');
+  const count = `${u.nodes.length} node${u.nodes.length === 1 ? '' : 's'}`;
+  const opset = u.opset === undefined ? `${u.domain}, no opset imported` : `${u.domain} opset ${u.opset}`;
+  return `${u.op} (${count}: ${names.join(', ')}; ${opset})`;
+}
