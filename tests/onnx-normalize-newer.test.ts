@@ -100,3 +100,25 @@ describe("GroupNormalization's rewrite differentiates", () => {
       expect(res.relError).toBeLessThan(1e-3);
     });
 });
+
+describe('the newer elementwise forms differentiate end to end (finite differences)', () => {
+  const unary: [string, number, Record<string, AttrValue>][] = [
+    ['Gelu', 20, {}],
+    ['Gelu', 20, { approximate: str('tanh') }],
+    ['Mish', 18, {}],
+    ['HardSwish', 22, {}],
+    ['HardSigmoid', 22, { alpha: f(0.25), beta: f(0.4) }],
+    ['Softplus', 22, {}],
+    ['Erf', 13, {}],
+  ];
+  for (const [op, opset, attrs] of unary)
+    it(`${op}-${opset} ${JSON.stringify(attrs)}`, async () => {
+      // onnxruntime runs these in float32 only: between float64 Casts, step 2^-10 (exact in float32 here).
+      // A random input lands within the step of a kink (HardSwish at +-3, HardSigmoid's clip points) with
+      // probability ~1e-3 per value; the seed's inputs do not.
+      const res = await gradCheck({ inputs: [{ name: 'x', shape: [3, 7] }], opset, eps: 2 ** -10, transform: (v) => Math.fround(2.5 * v) }, (b) => [
+        b.op('Cast', [b.op(op, [b.op('Cast', ['x'], { to: { i: 1 } })], attrs)], { to: { i: 11 } }),
+      ]);
+      expect(res.relError).toBeLessThan(1e-3);
+    });
+});
