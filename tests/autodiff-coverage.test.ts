@@ -67,6 +67,21 @@ describe('what is left uncovered', () => {
     expect(u.map(formatUncovered)).toEqual(["com.microsoft.FusedConv (1 node: 'FusedConv_node'; com.microsoft opset 1)"]);
   });
 
+  it('integer shape arithmetic off the data path needs no rule (Swin computes its window padding with Mod)', () => {
+    const g = emptyGraph('paths');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [1, 4] });
+    g.initializers.set('three', { dtype: 'int64', dims: [1], data: new BigInt64Array([3n]) });
+    g.nodes.push(
+      { name: 'shape', opType: 'Shape', domain: '', inputs: ['x'], outputs: ['s'], attrs: {} },
+      { name: 'int_mod', opType: 'Mod', domain: '', inputs: ['s', 'three'], outputs: ['m'], attrs: {} },
+      { name: 'float_mod', opType: 'Mod', domain: '', inputs: ['x', 'x'], outputs: ['r'], attrs: { fmod: { i: 1 } } },
+    );
+    g.valueTypes.set('s', { dtype: 'int64', shape: [2] });
+    g.valueTypes.set('m', { dtype: 'int64', shape: [2] });
+    g.valueTypes.set('r', { dtype: 'float32', shape: [1, 4] });
+    expect(uncoveredOps(g, [{ domain: '', version: 17 }])).toEqual([{ op: 'Mod', nodes: ['float_mod'], domain: 'ai.onnx', opset: 17 }]);
+  });
+
   it('lists five nodes, then an ellipsis', () => {
     const nodes = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
     expect(formatUncovered({ op: 'Foo', nodes, domain: 'ai.onnx', opset: 21 })).toBe("Foo (7 nodes: 'a', 'b', 'c', 'd', 'e', ...; ai.onnx opset 21)");

@@ -1,7 +1,9 @@
-// Which nodes of a prepared model the gradient compiler cannot take: their op has no gradient rule and
-// is not one whose outputs carry no gradient (shape arithmetic, comparisons, index outputs). Reported by
-// op, with the nodes and the opset the file imports for the op's domain, by `fviz inspect` and `fviz doctor`.
-import type { Graph, OpsetImport } from '../onnx/ir.ts';
+// Which nodes of a prepared model the gradient compiler cannot take: nodes on the data path from the graph
+// inputs (reading a floating-point value that depends on them) whose op has no gradient rule and is not one
+// whose outputs carry no gradient. Integer shape arithmetic (Mod of a dimension, say) needs no rule. Reported
+// by op, with the nodes and the opset the file imports for the op's domain, by `fviz inspect` and `fviz doctor`.
+import type { Graph, Node, OpsetImport } from '../onnx/ir.ts';
+import { isFloat } from '../onnx/tensor.ts';
 import { supportedOps } from './rules/index.ts';
 
 /** Ops whose outputs carry no gradient: they may sit anywhere in a graph. */
@@ -30,12 +32,31 @@ export interface UncoveredOp {
   opset: number | undefined;
 }
 
-/** The uncovered ops of `graph`, most nodes first; `opsets` are the file's own imports. */
+/**
+ * Nodes that read a value carrying the inputs' gradient: a floating-point value that depends on a graph
+ * input (an output whose type is unknown counts, so that nothing after an untyped node is missed).
+ */
+export function dataPathNodes(graph: Graph): Set<Node> {
+  const active = new Set(graph.inputs.filter((v) => isFloat(v.dtype)).map((v) => v.name));
+  const on = new Set<Node>();
+  for (const n of graph.nodes) {
+    if (!n.inputs.some((i) => i && active.has(i))) continue;
+    on.add(n);
+    for (const o of n.outputs) {
+      const t = graph.valueTypes.get(o);
+      if (o && (!t || isFloat(t.dtype))) active.add(o);
+    }
+  }
+  return on;
+}
+
+/** The uncovered ops on the data path of `graph` (in topological order), most nodes first; `opsets` are the file's own imports. */
 export function uncoveredOps(graph: Graph, opsets: OpsetImport[], covered: ReadonlySet<string> = coveredOps()): UncoveredOp[] {
   const byOp = new Map<string, UncoveredOp>();
+  const onPath = dataPathNodes(graph);
   for (const n of graph.nodes) {
     const op = opKey(n.domain, n.opType);
-    if (covered.has(op)) continue;
+    if (covered.has(op) || !onPath.has(n)) continue;
     let u = byOp.get(op);
     if (!u) {
       const domain = n.domain && n.domain !== 'ai.onnx' ? n.domain : 'ai.onnx';

@@ -37,6 +37,7 @@ export interface DoctorReport {
   skipped?: string;
 }
 
+/** Every op of the model with its node count; an op is covered when it has a rule or no node on the data path. */
 export function opCoverage(model: Model): OpCoverage[] {
   const counts = new Map<string, number>();
   for (const n of model.graph.nodes) {
@@ -44,6 +45,8 @@ export function opCoverage(model: Model): OpCoverage[] {
     counts.set(op, (counts.get(op) ?? 0) + 1);
   }
   const covered = coveredOps();
+  const missing = new Set(uncoveredOps(model.graph, model.opsets).map((u) => u.op));
+  for (const op of counts.keys()) if (!missing.has(op)) covered.add(op);
   return [...counts].map(([op, count]) => ({ op, count, covered: covered.has(op) })).sort((a, b) => b.count - a.count || (a.op < b.op ? -1 : 1));
 }
 

@@ -95,6 +95,7 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
   }
   const ops = histogram(g.nodes.map((n) => opKey(n.domain, n.opType)));
   const covered = opts.coveredOps === undefined ? coveredOps() : opts.coveredOps === null ? undefined : new Set(opts.coveredOps);
+  const uncovered = covered ? uncoveredOps(g, model.opsets, covered) : [];
   const symbolicBatch = model.graph.inputs.some((v) => typeof v.shape[0] === 'string');
   return {
     source,
@@ -115,9 +116,9 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
     untypedOps: [...new Set(info.untyped.map((n) => opKey(n.domain, n.opType)))].sort(),
     gradient: {
       available: covered !== undefined,
-      uncovered: covered ? Object.keys(ops).filter((k) => !covered.has(k)) : [],
+      uncovered: uncovered.map((u) => u.op).sort(),
     },
-    uncoveredNodes: covered ? uncoveredOps(g, model.opsets, covered) : [],
+    uncoveredNodes: uncovered,
   };
 }
 
