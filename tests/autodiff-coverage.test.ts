@@ -10,6 +10,7 @@ import { compileFused } from '../src/autodiff/compile.ts';
 import { emptyGraph, emptyModel } from '../src/onnx/ir.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { singleOpModel } from './helpers/models.ts';
+import { ObjectiveGradient } from '../src/autodiff/program.ts';
 
 /** Ops normalization rewrites into others (tests/onnx-normalize*.test.ts check each against onnxruntime). */
 const REWRITTEN = ['Dropout', 'Upsample', 'Scatter', 'Gelu', 'Mish', 'Swish', 'GroupNormalization'];
@@ -87,10 +88,12 @@ describe('what is left uncovered', () => {
     expect(formatUncovered({ op: 'Foo', nodes, domain: 'ai.onnx', opset: 21 })).toBe("Foo (7 nodes: 'a', 'b', 'c', 'd', 'e', ...; ai.onnx opset 21)");
   });
 
-  it('the compile error names the op, the node and the opset the file was written at', () => {
+  it('the compile error names the op, the node and the opset the file was written at', async () => {
     const model = prepareModel(twoAtanh(19));
     expect(() => compileFused(model, { outputs: ['y'], wrt: ['x'], seedOnes: true })).toThrow(
       /^no gradient rule for op Atanh \(node 'first_atanh', opset 19\); supported ops: /,
     );
+    // Through an objective (a copy of the model with the objective appended), as fviz grad compiles it.
+    await expect(ObjectiveGradient.create(model, { objective: 'y', wrt: ['x'] })).rejects.toThrow(/\(node 'first_atanh', opset 19\)/);
   });
 });

@@ -4,9 +4,8 @@
 //            with the upstream gradients (a vector-Jacobian product), for chaining pieces through TypeScript.
 import { FvizError, nearestNames } from '../errors.ts';
 import type { Graph, Model, TensorData, ValueInfo } from '../onnx/ir.ts';
-import { cloneModel, CANONICAL_OPSET, defaultOpset, emptyGraph, emptyModel } from '../onnx/ir.ts';
+import { cloneModel, CANONICAL_OPSET, defaultOpset, emptyGraph, emptyModel, sourceOpset } from '../onnx/ir.ts';
 import { tensor } from '../onnx/tensor.ts';
-import { sourceOpset } from '../onnx/normalize.ts';
 import { appendBackward } from './backward.ts';
 import { expandLRN } from './rules/LRN.ts';
 import { convTransposeAsConv } from './rewrites/convTransposeAsConv.ts';

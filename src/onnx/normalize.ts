@@ -4,7 +4,7 @@
 import { FvizError } from '../errors.ts';
 import { GraphBuilder } from './builder.ts';
 import type { AttrValue, DType, Dim, Graph, Model, Node, TensorData, ValueType } from './ir.ts';
-import { CANONICAL_OPSET, cloneGraph, cloneModel, defaultOpset, isStaticShape, sizeOf } from './ir.ts';
+import { CANONICAL_OPSET, cloneGraph, cloneModel, defaultOpset, isStaticShape, setSourceOpset, sizeOf } from './ir.ts';
 import { tensor } from './tensor.ts';
 import { inferNode, symbolicValue } from './shapes.ts';
 import { constantValue, evaluateNode, isFoldableOp, FOLD_MAX_ELEMENTS } from './fold.ts';
@@ -515,13 +515,6 @@ function normalizeGraph(graph: Graph, opset: number, source: string): void {
   graph.nodes = out;
 }
 
-const sourceOpsets = new WeakMap<Model, number>();
-
-/** The default-domain opset of the file a model returned by normalizeModel was read from. */
-export function sourceOpset(model: Model): number | undefined {
-  return sourceOpsets.get(model);
-}
-
 /**
  * A copy of `model` whose default-domain nodes have opset-17 semantics and which declares opset 17.
  * Other domains (com.microsoft, ai.onnx.ml, ...) are left as they are.
@@ -533,6 +526,6 @@ export function normalizeModel(model: Model, opts: NormalizeOptions = {}): Model
   normalizeGraph(m.graph, opset, source);
   m.opsets = [{ domain: '', version: CANONICAL_OPSET }, ...m.opsets.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx')];
   m.irVersion = Math.max(m.irVersion, 8);
-  sourceOpsets.set(m, opset);
+  setSourceOpset(m, opset);
   return m;
 }
