@@ -1,6 +1,7 @@
 // The registry of gradient rules: one module per op (or per family of ops sharing a rule).
 import type { GradRule } from '../context.ts';
 import { Add } from './Add.ts';
+import { Celu, Shrink, ThresholdedRelu } from './Activations.ts';
 import { Identity } from './Identity.ts';
 import { Mul } from './Mul.ts';
 import { ReduceMean } from './ReduceMean.ts';
@@ -71,6 +72,9 @@ export const rules: Record<string, GradRule> = {
   LeakyRelu: unary.LeakyRelu,
   Elu: unary.Elu,
   Selu: unary.Selu,
+  Celu,
+  Shrink,
+  ThresholdedRelu,
   Sigmoid: unary.Sigmoid,
   HardSigmoid: unary.HardSigmoid,
   HardSwish: unary.HardSwish,
