@@ -171,22 +171,8 @@ export function cloneGraph(g: Graph): Graph {
   };
 }
 
-const sourceOpsets = new WeakMap<Model, number>();
-
-/** The default-domain opset of the file a normalized model was read from (kept by cloneModel), for messages. */
-export function sourceOpset(m: Model): number | undefined {
-  return sourceOpsets.get(m);
-}
-
-export function setSourceOpset(m: Model, opset: number): void {
-  sourceOpsets.set(m, opset);
-}
-
 export function cloneModel(m: Model): Model {
-  const c = { ...m, graph: cloneGraph(m.graph), opsets: m.opsets.map((o) => ({ ...o })), metadata: { ...m.metadata } };
-  const s = sourceOpsets.get(m);
-  if (s !== undefined) sourceOpsets.set(c, s);
-  return c;
+  return { ...m, graph: cloneGraph(m.graph), opsets: m.opsets.map((o) => ({ ...o })), metadata: { ...m.metadata } };
 }
 
 /** Map from value name to the node producing it. */

@@ -4,7 +4,7 @@
 import { FvizError } from '../errors.ts';
 import { GraphBuilder } from './builder.ts';
 import type { AttrValue, DType, Dim, Graph, Model, Node, TensorData, ValueType } from './ir.ts';
-import { CANONICAL_OPSET, cloneGraph, cloneModel, defaultOpset, isStaticShape, setSourceOpset, sizeOf } from './ir.ts';
+import { CANONICAL_OPSET, cloneGraph, cloneModel, defaultOpset, isStaticShape, sizeOf } from './ir.ts';
 import { tensor } from './tensor.ts';
 import { inferNode, symbolicValue } from './shapes.ts';
 import { constantValue, evaluateNode, isFoldableOp, FOLD_MAX_ELEMENTS } from './fold.ts';
@@ -526,6 +526,5 @@ export function normalizeModel(model: Model, opts: NormalizeOptions = {}): Model
   normalizeGraph(m.graph, opset, source);
   m.opsets = [{ domain: '', version: CANONICAL_OPSET }, ...m.opsets.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx')];
   m.irVersion = Math.max(m.irVersion, 8);
-  setSourceOpset(m, opset);
   return m;
 }
