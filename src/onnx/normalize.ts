@@ -6,10 +6,10 @@ import { GraphBuilder } from './builder.ts';
 import type { AttrValue, DType, Dim, Graph, Model, Node, TensorData, ValueType } from './ir.ts';
 import { CANONICAL_OPSET, cloneGraph, cloneModel, defaultOpset, isStaticShape, sizeOf } from './ir.ts';
 import { tensor } from './tensor.ts';
+import { groupNormalization } from './groupnorm.ts';
 import { inferNode, symbolicValue } from './shapes.ts';
 import { constantValue, evaluateNode, isFoldableOp, FOLD_MAX_ELEMENTS } from './fold.ts';
 import { topoSort } from './topo.ts';
-import { groupNormalization } from './groupnorm.ts';
 
 /** Oldest default-domain opset fviz reads. */
 export const MIN_OPSET = 7;
