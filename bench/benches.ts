@@ -13,7 +13,7 @@ import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
 import { targetsBench } from './targets.ts';
 import { tfjsGooglenetBench } from './tfjs-benches.ts';
-import { dgnStepBench, fourierBench, robustBench } from './viz-benches.ts';
+import { dgnStepBench, dgnStepTorchBench, fourierBench, robustBench } from './viz-benches.ts';
 
 export const BENCHES: Bench[] = [
   peakBench, // (c) first: every ratio is taken against it
@@ -25,6 +25,7 @@ export const BENCHES: Bench[] = [
   robustBench, // pixel-space steps/s and the work around the network
   fourierBench,
   dgnStepBench, // one DGN-AM step, generator -> crop -> classifier
+  dgnStepTorchBench, // the same through the PyTorch-exported GoogLeNet
   tfjsGooglenetBench, // (d)
   scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
   peakEndBench, // drift check of (c)

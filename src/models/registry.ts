@@ -38,7 +38,7 @@ function addedModelPath(name: string): string | undefined {
   return installedModelFile(join(modelsCacheDir(), name));
 }
 
-/** A classifier by path or name ('embedded', 'googlenet', 'twin:googlenet'). */
+/** A classifier by path or name ('embedded', 'googlenet', 'twin:googlenet', 'twin:googlenet-torch'). */
 export function resolveClassifier(spec: string | undefined, overrides: Partial<InputConvention> = {}): Classifier {
   const name = spec ?? 'embedded';
   if (name === 'embedded') {
@@ -54,11 +54,19 @@ export function resolveClassifier(spec: string | undefined, overrides: Partial<I
       labels: imagenetLabels(),
     });
   }
+  if (name === 'twin:googlenet-torch') {
+    return openClassifier(twinPath('googlenet-torch'), overrides, {
+      name: 'googlenet twin as PyTorch exports it (random weights)',
+      input: { ...CAFFE_INPUT, size: [224, 224] },
+      preSoftmax: 'logits',
+      labels: imagenetLabels(),
+    });
+  }
   if (name === 'googlenet') return openClassifier(fetchedPath('googlenet', 'googlenet.onnx'), overrides);
   const added = addedModelPath(name);
   if (added) return openClassifier(added, overrides);
   if (!name.endsWith('.onnx') && !existsSync(name))
-    throw new FvizError(`unknown model '${name}': give a path to an .onnx file, or one of embedded, googlenet, twin:googlenet, or a name fviz models list shows`, { subject: name });
+    throw new FvizError(`unknown model '${name}': give a path to an .onnx file, or one of embedded, googlenet, twin:googlenet, twin:googlenet-torch, or a name fviz models list shows`, { subject: name });
   return openClassifier(name, overrides);
 }
 

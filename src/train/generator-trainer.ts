@@ -8,12 +8,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FvizError } from '../errors.ts';
-import { batchCount, batchesSync, epochOrder, IDENTITY_NORMALIZATION } from '../dataset/batches.ts';
+import { batchCount, IDENTITY_NORMALIZATION } from '../dataset/batches.ts';
 import { sha256File } from '../dataset/cifar10.ts';
 import { evenIndices, subset, type ImageSet } from '../dataset/image-set.ts';
 import { openDataset } from '../dataset/open.ts';
 import type { DgnSettings } from '../generator/card.ts';
-import { augmentation } from './augment.ts';
 import { codeBounds, readBoundsFile, writeBoundsFile } from './bounds.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { resolveDiscriminatorConfig, type DiscriminatorConfig } from './discriminator-net.ts';
@@ -25,6 +24,7 @@ import { GanSteps, loadFrozenClassifier, type GanLossWeights } from './generator
 import { Optimizer, type ParamSlot } from './optimizer.ts';
 import { learningRate, type ScheduleKind } from './schedule.ts';
 import type { TrainRunOptions } from './run-options.ts';
+import { firstDifference, lastCheckpointPath, runEpochs, SittingClock, type RunListeners, type RunProgress } from './run-loop.ts';
 
 export const DEFAULT_COMPARATOR = 'inception_5b/output';
 /**
@@ -38,7 +38,7 @@ export const DEFAULT_LOSS_WEIGHTS: GanLossWeights = { pixel: 5, feature: 1, adve
 export const DEFAULT_DGN: DgnSettings = { steps: 200, startStep: 0.5, endStep: 1e-10, l2: 0.99 };
 export const DEFAULT_DGN_START_STEPS = [0.25, 0.5, 1, 2];
 
-export interface TrainGeneratorOptions extends TrainRunOptions {
+export interface TrainGeneratorOptions extends TrainRunOptions, RunListeners<GeneratorProgress, GeneratorEpochReport> {
   /** The frozen classifier (.onnx with its card): encoder (code layer) and comparator. */
   classifier: string;
   data: string;
@@ -80,8 +80,6 @@ export interface TrainGeneratorOptions extends TrainRunOptions {
   dgnBoundMultiples?: number[];
   /** The card's encoder ('MODEL:TENSOR'); default 'embedded:<code>' for the embedded classifier, else '<path>:<code>'. */
   encoder?: string;
-  onProgress?: (p: GeneratorProgress) => void;
-  onEpoch?: (e: GeneratorEpochReport) => void;
 }
 
 export interface LossMeans {
@@ -97,17 +95,7 @@ export interface LossMeans {
   dAccFake: number;
 }
 
-export interface GeneratorProgress extends LossMeans {
-  epoch: number;
-  epochs: number;
-  step: number;
-  totalSteps: number;
-  stepInEpoch: number;
-  stepsPerEpoch: number;
-  lr: number;
-  imagesPerSecond: number;
-  etaSeconds: number;
-}
+export interface GeneratorProgress extends LossMeans, RunProgress {}
 
 export interface GeneratorEpochReport extends LossMeans {
   epoch: number;
@@ -179,15 +167,6 @@ function resolveOptions(o: TrainGeneratorOptions): ResolvedOptions {
   };
 }
 
-function firstDifference(a: object, b: object): string | undefined {
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const x = JSON.stringify((a as Record<string, unknown>)[k]);
-    const y = JSON.stringify((b as Record<string, unknown>)[k]);
-    if (x !== y) return `${k}: checkpoint ${y}, now ${x}`;
-  }
-  return undefined;
-}
-
 const zeroSums = (): GeneratorTrainMeta['sums'] => ({ loss: 0, pixel: 0, feature: 0, adversarial: 0, discriminator: 0, dUpdates: 0, dAccReal: 0, dAccFake: 0, steps: 0 });
 
 function means(s: GeneratorTrainMeta['sums']): LossMeans {
@@ -212,9 +191,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
   const discCfg = resolveDiscriminatorConfig(o.discriminator);
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
-  const lastPath = join(out, 'last.ckpt');
-  if (existsSync(lastPath) && !o.resume)
-    throw new FvizError(`'${out}' already holds a generator checkpoint: pass --resume to continue it, or another --out`, { subject: out });
+  const lastPath = lastCheckpointPath(out, o.resume, 'generator');
   const status = o.onStatus ?? (() => {});
   const B = opt.batchSize;
   const cls = loadFrozenClassifier(o.classifier, B, { codeLayer: opt.codeLayer, comparator: opt.comparator });
@@ -283,10 +260,9 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
     status(`resuming from ${lastPath} at step ${meta.step} (epoch ${Math.floor(meta.step / stepsPerEpoch) + 1})`);
   }
 
-  const sessionStart = performance.now();
-  const wallAtStart = meta.wallSeconds;
+  const clock = new SittingClock(meta);
   const save = () => {
-    meta.wallSeconds = wallAtStart + (performance.now() - sessionStart) / 1000;
+    clock.stampWall();
     meta.gT = gOpt.t;
     meta.dT = dOpt.t;
     const tensors = new Map<string, Float32Array>([...gw, ...dw]);
@@ -336,17 +312,15 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
 
   const schedule = { kind: opt.schedule, lr: 1, totalSteps, warmupSteps: 0 };
   const files: TrainGeneratorResult['files'] = { last: lastPath, bounds: boundsPath };
-  let sessionImages = 0;
-  let sessionTrainSeconds = 0;
-  const trainAtStart = meta.trainSeconds;
   let interrupted = false;
   try {
-    while (meta.step < totalSteps) {
-      const epoch = Math.floor(meta.step / stepsPerEpoch);
-      const order = epochOrder(train.n, opt.seed, epoch);
-      const augment = opt.flip ? augmentation({ pad: 0, flip: true }, opt.seed, epoch) : undefined;
-      let stepStart = performance.now();
-      for (const batch of batchesSync(train, { batchSize: B, norm: IDENTITY_NORMALIZATION, order, dropLast: true, startBatch: meta.step % stepsPerEpoch, augment })) {
+    interrupted = await runEpochs({
+      record: meta,
+      clock,
+      data: { train, batchSize: B, norm: IDENTITY_NORMALIZATION, seed: opt.seed, augment: opt.flip ? { pad: 0, flip: true } : undefined, stepsPerEpoch, totalSteps },
+      run: o,
+      save,
+      step: async (batch) => {
         const factor = learningRate(schedule, meta.step);
         const g = await steps.generator(batch.x, gw, dw);
         if (!Number.isFinite(g.loss)) throw new FvizError(`generator training diverged at step ${meta.step} (loss ${g.loss}): lower --lr`);
@@ -365,64 +339,44 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
         s.dAccReal += d.accReal;
         s.dAccFake += d.accFake;
         s.steps++;
-        meta.step++;
-        sessionImages += B;
-        const now = performance.now();
-        sessionTrainSeconds += (now - stepStart) / 1000;
-        meta.trainSeconds = trainAtStart + sessionTrainSeconds;
-        meta.wallSeconds = wallAtStart + (now - sessionStart) / 1000;
-        meta.imagesPerSecond = (meta.step * B) / Math.max(1e-9, meta.trainSeconds);
-        const ips = sessionImages / Math.max(1e-9, sessionTrainSeconds);
+      },
+      progress: (p) =>
         o.onProgress?.({
-          ...means(s),
-          epoch: epoch + 1,
+          ...means(meta.sums),
+          ...p,
           epochs: opt.epochs,
-          step: meta.step,
           totalSteps,
-          stepInEpoch: batch.batchIndex + 1,
           stepsPerEpoch,
-          lr: opt.lr * factor,
-          imagesPerSecond: ips,
-          etaSeconds: ((totalSteps - meta.step) * B) / ips,
-        });
-        const epochEnd = meta.step % stepsPerEpoch === 0;
-        if (epochEnd) {
-          status(`reconstruction error on ${epochTest.length} test images`);
-          const ev = await ReconstructionEval.create(evalCls, genCfg, discCfg, gw, { threads: o.threads });
-          let rec: Reconstruction;
-          try {
-            rec = await ev.run(test, { indices: epochTest });
-          } finally {
-            await ev.release();
-          }
-          const report: GeneratorEpochReport = {
-            ...means(s),
-            epoch: epoch + 1,
-            step: meta.step,
-            test: { mse: rec.mse, feature: rec.feature, n: rec.n },
-            imagesPerSecond: meta.imagesPerSecond,
-            wallSeconds: meta.wallSeconds,
-          };
-          meta.history.push(report);
-          meta.sums = zeroSums();
-          save();
-          writeFileSync(join(out, 'history.json'), `${JSON.stringify(meta.history, null, 2)}\n`);
-          const done = meta.step >= totalSteps;
-          if (!done) {
-            const ex = await exportGenerator(facts(), gw, { final: false, threads: o.threads });
-            Object.assign(files, ex);
-          }
-          o.onEpoch?.(report);
-        } else if (o.checkpointEvery && meta.step % o.checkpointEvery === 0) save();
-        if (o.stopAtStep !== undefined && meta.step >= o.stopAtStep && meta.step < totalSteps) {
-          if (!epochEnd) save();
-          interrupted = true;
-          break;
+          lr: opt.lr * learningRate(schedule, meta.step - 1),
+        }),
+      epochEnd: async (epoch) => {
+        status(`reconstruction error on ${epochTest.length} test images`);
+        const ev = await ReconstructionEval.create(evalCls, genCfg, discCfg, gw, { threads: o.threads });
+        let rec: Reconstruction;
+        try {
+          rec = await ev.run(test, { indices: epochTest });
+        } finally {
+          await ev.release();
         }
-        stepStart = performance.now();
-      }
-      if (interrupted) break;
-    }
+        const report: GeneratorEpochReport = {
+          ...means(meta.sums),
+          epoch: epoch + 1,
+          step: meta.step,
+          test: { mse: rec.mse, feature: rec.feature, n: rec.n },
+          imagesPerSecond: meta.imagesPerSecond,
+          wallSeconds: meta.wallSeconds,
+        };
+        meta.history.push(report);
+        meta.sums = zeroSums();
+        save();
+        writeFileSync(join(out, 'history.json'), `${JSON.stringify(meta.history, null, 2)}\n`);
+        if (meta.step < totalSteps) {
+          const ex = await exportGenerator(facts(), gw, { final: false, threads: o.threads });
+          Object.assign(files, ex);
+        }
+        o.onEpoch?.(report);
+      },
+    });
   } finally {
     await steps.release();
   }

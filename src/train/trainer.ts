@@ -4,11 +4,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FvizError } from '../errors.ts';
-import { batchCount, batchesSync, epochOrder } from '../dataset/batches.ts';
+import { batchCount } from '../dataset/batches.ts';
 import { evenIndices, subset, type ImageSet } from '../dataset/image-set.ts';
 import { openDataset } from '../dataset/open.ts';
 import { saveModel, writeAtomic } from '../onnx/proto.ts';
-import { augmentation, type AugmentOptions } from './augment.ts';
+import type { AugmentOptions } from './augment.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { buildClassifier, CLASSIFIER_INPUT, CLASSIFIER_PRESETS, forwardMacs, LOGITS, type ClassifierConfig } from './classifier-net.ts';
 import { argmaxRow, evaluateClassifier, type Accuracy } from './evaluate.ts';
@@ -19,8 +19,9 @@ import { Optimizer, type OptimizerKind, type ParamSlot } from './optimizer.ts';
 import { learningRate, type ScheduleKind } from './schedule.ts';
 import { TrainStep } from './step.ts';
 import type { TrainRunOptions } from './run-options.ts';
+import { firstDifference, lastCheckpointPath, runEpochs, SittingClock, type RunListeners, type RunProgress } from './run-loop.ts';
 
-export interface TrainClassifierOptions extends TrainRunOptions {
+export interface TrainClassifierOptions extends TrainRunOptions, RunListeners<TrainProgress, EpochReport> {
   /** Dataset name or folder (see openDataset): its train split trains, its test split evaluates. */
   data: string;
   /** Output folder: checkpoints, the exported best model and its card. */
@@ -41,23 +42,12 @@ export interface TrainClassifierOptions extends TrainRunOptions {
   testLimit?: number;
   /** Skip the per-epoch test evaluation. */
   noEval?: boolean;
-  onProgress?: (p: TrainProgress) => void;
-  onEpoch?: (e: EpochReport) => void;
 }
 
-export interface TrainProgress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  totalSteps: number;
-  stepInEpoch: number;
-  stepsPerEpoch: number;
+export interface TrainProgress extends RunProgress {
   /** Running means over the epoch so far. */
   loss: number;
   accuracy: number;
-  lr: number;
-  imagesPerSecond: number;
-  etaSeconds: number;
 }
 
 export interface EpochReport {
@@ -144,13 +134,6 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedOptions {
   };
 }
 
-/** The first option that differs, other than `epochs` (a resumed run may be shortened or extended). */
-function sameOptions(a: ResolvedOptions, b: ResolvedOptions): string | undefined {
-  for (const k of Object.keys(a) as (keyof ResolvedOptions)[])
-    if (k !== 'epochs' && JSON.stringify(a[k]) !== JSON.stringify(b[k])) return `${k}: checkpoint ${JSON.stringify(b[k])}, now ${JSON.stringify(a[k])}`;
-  return undefined;
-}
-
 const statName = (layer: string, which: 'mean' | 'var') => `bn:${layer}:${which}`;
 const optName = (slot: string) => `opt:${slot}`;
 
@@ -159,10 +142,8 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainR
   const opt = resolveOptions(o);
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
-  const lastPath = join(out, 'last.ckpt');
+  const lastPath = lastCheckpointPath(out, o.resume, 'training');
   const bestPath = join(out, 'best.ckpt');
-  if (existsSync(lastPath) && !o.resume)
-    throw new FvizError(`'${out}' already holds a training checkpoint: pass --resume to continue it, or another --out`, { subject: out });
 
   const status = o.onStatus ?? (() => {});
   const trainData = await openDataset(o.data, { split: 'train', onStatus: status, onProgress: (d, t) => status(`decoding train images ${d}/${t}`) });
@@ -202,7 +183,8 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainR
   if (o.resume && existsSync(lastPath)) {
     const ck = readCheckpoint<TrainMeta>(lastPath);
     if (JSON.stringify(ck.meta.arch) !== JSON.stringify(cfg)) throw new FvizError(`checkpoint '${lastPath}' has another architecture than the one asked for`);
-    const diff = sameOptions(opt, ck.meta.options);
+    // A resumed run may be shortened or extended.
+    const diff = firstDifference(opt, ck.meta.options, ['epochs']);
     if (diff) throw new FvizError(`checkpoint '${lastPath}' was trained with other options (${diff}): resume with the same options`);
     meta = { ...ck.meta, command: ck.meta.command ?? o.command };
     if (ck.meta.options.epochs !== opt.epochs) {
@@ -224,10 +206,9 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainR
     status(`resuming from ${lastPath} at step ${meta.step} (epoch ${Math.floor(meta.step / stepsPerEpoch) + 1})`);
   }
 
-  const sessionStart = performance.now();
-  const wallAtStart = meta.wallSeconds;
+  const clock = new SittingClock(meta);
   const save = (path: string) => {
-    meta.wallSeconds = wallAtStart + (performance.now() - sessionStart) / 1000;
+    clock.stampWall();
     const tensors = new Map<string, Float32Array>();
     for (const [k, v] of params) tensors.set(k, v);
     for (const [layer, s] of stats) {
@@ -277,19 +258,15 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainR
   const step = await TrainStep.create(trainNet, { params: net.params, bns: net.bns, input: CLASSIFIER_INPUT, logits: LOGITS, batch: B, classes: cfg.classes }, { threads: o.threads });
   const norm = { mean: CIFAR10_MEAN, std: CIFAR10_STD };
   const K = cfg.classes;
-  let sessionImages = 0;
-  let sessionTrainSeconds = 0;
-  const trainAtStart = meta.trainSeconds;
-  let stepStart = performance.now();
   let interrupted = false;
   try {
-    while (meta.step < totalSteps) {
-      const epoch = Math.floor(meta.step / stepsPerEpoch);
-      const order = epochOrder(train.n, opt.seed, epoch);
-      const startBatch = meta.step % stepsPerEpoch;
-      const augment = augmentation(opt.augment, opt.seed, epoch);
-      stepStart = performance.now();
-      for (const batch of batchesSync(train, { batchSize: B, norm, order, dropLast: true, startBatch, augment })) {
+    interrupted = await runEpochs({
+      record: meta,
+      clock,
+      data: { train, batchSize: B, norm: norm, seed: opt.seed, augment: opt.augment, stepsPerEpoch, totalSteps },
+      run: o,
+      save: () => save(lastPath),
+      step: async (batch) => {
         const lr = learningRate(schedule, meta.step);
         const res = await step.run(batch.x, targetRows(batch.labels, K, opt.labelSmoothing), params);
         if (!Number.isFinite(res.loss)) throw new FvizError(`training diverged at step ${meta.step} (loss ${res.loss}): lower --lr`);
@@ -308,65 +285,46 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainR
         meta.epochSums.loss += res.loss * B;
         meta.epochSums.correct += correct;
         meta.epochSums.seen += B;
-        meta.step++;
-        sessionImages += B;
-        const now = performance.now();
-        sessionTrainSeconds += (now - stepStart) / 1000;
-        meta.trainSeconds = trainAtStart + sessionTrainSeconds;
-        meta.wallSeconds = wallAtStart + (now - sessionStart) / 1000;
-        meta.imagesPerSecond = (meta.step * B) / Math.max(1e-9, meta.trainSeconds);
-        const ips = sessionImages / Math.max(1e-9, sessionTrainSeconds);
+      },
+      progress: (p) =>
         o.onProgress?.({
-          epoch: epoch + 1,
+          ...p,
           epochs: opt.epochs,
-          step: meta.step,
           totalSteps,
-          stepInEpoch: batch.batchIndex + 1,
           stepsPerEpoch,
           loss: meta.epochSums.loss / meta.epochSums.seen,
           accuracy: meta.epochSums.correct / meta.epochSums.seen,
-          lr,
-          imagesPerSecond: ips,
-          etaSeconds: ((totalSteps - meta.step) * B) / ips,
-        });
-        const epochEnd = meta.step % stepsPerEpoch === 0;
-        if (epochEnd) {
-          let testAcc: Accuracy | undefined;
-          if (test) {
-            status(`evaluating on ${test.n} test images`);
-            testAcc = await evaluateClassifier(inferenceModel(cfg, params, stats), test, { norm, threads: o.threads, output: LOGITS });
-          }
-          const report: EpochReport = {
-            epoch: epoch + 1,
-            trainLoss: meta.epochSums.loss / meta.epochSums.seen,
-            trainAccuracy: meta.epochSums.correct / meta.epochSums.seen,
-            test: testAcc && { accuracy: testAcc.accuracy, loss: testAcc.loss, n: testAcc.n },
-            imagesPerSecond: meta.imagesPerSecond,
-            wallSeconds: meta.wallSeconds,
-            step: meta.step,
-          };
-          meta.history.push(report);
-          meta.epochSums = { loss: 0, correct: 0, seen: 0 };
-          const improved = testAcc && (!meta.best || testAcc.accuracy >= meta.best.accuracy);
-          if (improved) meta.best = { epoch: epoch + 1, accuracy: testAcc!.accuracy };
-          save(lastPath);
-          if (improved || !test) {
-            save(bestPath);
-            files.best = bestPath;
-            exportBest();
-          }
-          writeFileSync(join(out, 'history.json'), `${JSON.stringify(meta.history, null, 2)}\n`);
-          o.onEpoch?.(report);
-        } else if (o.checkpointEvery && meta.step % o.checkpointEvery === 0) save(lastPath);
-        if (o.stopAtStep !== undefined && meta.step >= o.stopAtStep && meta.step < totalSteps) {
-          if (!epochEnd) save(lastPath);
-          interrupted = true;
-          break;
+          lr: learningRate(schedule, meta.step - 1),
+        }),
+      epochEnd: async (epoch) => {
+        let testAcc: Accuracy | undefined;
+        if (test) {
+          status(`evaluating on ${test.n} test images`);
+          testAcc = await evaluateClassifier(inferenceModel(cfg, params, stats), test, { norm, threads: o.threads, output: LOGITS });
         }
-        stepStart = performance.now();
-      }
-      if (interrupted) break;
-    }
+        const report: EpochReport = {
+          epoch: epoch + 1,
+          trainLoss: meta.epochSums.loss / meta.epochSums.seen,
+          trainAccuracy: meta.epochSums.correct / meta.epochSums.seen,
+          test: testAcc && { accuracy: testAcc.accuracy, loss: testAcc.loss, n: testAcc.n },
+          imagesPerSecond: meta.imagesPerSecond,
+          wallSeconds: meta.wallSeconds,
+          step: meta.step,
+        };
+        meta.history.push(report);
+        meta.epochSums = { loss: 0, correct: 0, seen: 0 };
+        const improved = testAcc && (!meta.best || testAcc.accuracy >= meta.best.accuracy);
+        if (improved) meta.best = { epoch: epoch + 1, accuracy: testAcc!.accuracy };
+        save(lastPath);
+        if (improved || !test) {
+          save(bestPath);
+          files.best = bestPath;
+          exportBest();
+        }
+        writeFileSync(join(out, 'history.json'), `${JSON.stringify(meta.history, null, 2)}\n`);
+        o.onEpoch?.(report);
+      },
+    });
   } finally {
     await step.release();
   }

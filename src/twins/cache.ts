@@ -8,13 +8,15 @@ import { saveModel } from '../onnx/proto.ts';
 import { repoRoot } from '../shared-path.ts';
 import { fc6GeneratorTwin } from './fc6-generator.ts';
 import { googlenetTwin } from './googlenet.ts';
+import { googlenetTorchTwin } from './googlenet-torch.ts';
 
 export const TWIN_BUILDERS: Readonly<Record<string, (seed: number) => Model>> = {
   googlenet: (seed) => googlenetTwin({ seed }),
   'fc6-generator': (seed) => fc6GeneratorTwin({ seed }),
+  'googlenet-torch': (seed) => googlenetTorchTwin({ seed }),
 };
 
-export type TwinName = 'googlenet' | 'fc6-generator';
+export type TwinName = 'googlenet' | 'fc6-generator' | 'googlenet-torch';
 
 /** Bumped whenever a twin's layout or weight init changes, so stale cached files are not reused. */
 const TWIN_FORMAT = 2; // 2: weights drawn from src/util/rng.ts (mulberry32) instead of splitmix32

@@ -44,7 +44,7 @@ export const compareCommand: CommandModule = (y) =>
     (c) =>
       inputOptions(
         c
-          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
           .option('generator', { type: 'string', describe: 'generator for dgn (default with the embedded classifier: embedded)' })
           .option('objective', { type: 'string', demandOption: true, describe: 'objectives separated by commas, e.g. class:cat,class:dog,conv2:5' })
           .option('methods', { type: 'string', describe: `comma-separated subset of ${COMPARE_METHODS.join(',')} (default: all; without a generator the pixel ones)` })

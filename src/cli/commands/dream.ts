@@ -18,7 +18,7 @@ export const dreamCommand: CommandModule = (y) =>
     (c) =>
       inputOptions(
         c
-          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
           .option('layer', { type: 'string', demandOption: true, describe: 'layer to amplify (tensor name or alias), e.g. inception_4c/output' })
           .option('image', { type: 'string', demandOption: true, describe: 'the photo' })
           .option('out', { type: 'string', demandOption: true, describe: 'output PNG (a .run.json is written beside it)' })

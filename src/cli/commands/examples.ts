@@ -74,7 +74,7 @@ export const examplesCommand: CommandModule = (y) =>
       inputOptions(
         scanCheckpointOptions(
           c
-            .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+            .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
             .option('layer', { type: 'string', demandOption: true, describe: 'tensor (or alias) whose channels to rank: N x C x H x W (max over positions) or N x K' })
             .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive; JPEG, PNG, WebP, GIF), a CIFAR-10 binary folder, or cifar10 (its test split)' })
             .option('out', { type: 'string', demandOption: true, describe: 'output folder: index.json, run.json, channels/NNNN.png' })

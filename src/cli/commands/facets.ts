@@ -13,7 +13,7 @@ export const facetsCommand: CommandModule = (y) =>
       inputOptions(
         scanCheckpointOptions(
           c
-            .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+            .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
             .option('generator', { type: 'string', describe: 'generator for DGN-AM facets (from encoded codes): .onnx path, embedded, dgn-fc6, twin:fc6-generator' })
             .option('encoder', { type: 'string', describe: "MODEL:TENSOR whose activations are the generator's code (default: the generator card's encoder)" })
             .option('method', { choices: ['dgn', ...PIXEL_METHODS.filter((m) => m !== 'fourier')] as const, describe: 'dgn (with --generator), else a pixel-space method started from the images (default tv)' })

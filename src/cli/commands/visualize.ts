@@ -68,7 +68,7 @@ export const visualizeCommand: CommandModule = (y) =>
     (c) =>
       inputOptions(
         c
-          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet' })
+          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
           .option('generator', { type: 'string', describe: 'generator for --method dgn: .onnx path, embedded, dgn-fc6, twin:fc6-generator' })
           .option('objective', { type: 'string', demandOption: true, describe: 'what to maximize: class:K, TENSOR:C, TENSOR:C@Y,X, TENSOR, sums' })
           .option('method', { choices: METHODS, describe: 'dgn (with --generator) or a pixel-space method (default: dgn with a generator, else fourier)' })
