@@ -166,7 +166,7 @@ export function formatInspectReport(r: InspectReport): string {
   if (!r.gradient.available) lines.push('gradient coverage: (compiler not available)');
   else if (r.gradient.uncovered.length === 0) lines.push('gradient coverage: every op is covered');
   else {
-    lines.push(`gradient coverage: ${r.uncoveredNodes.length} op(s) have no gradient rule yet (fviz grad, visualize and doctor refuse them):`);
+    lines.push(`gradient coverage: ${r.uncoveredNodes.length} op(s) on the data path have no gradient rule yet (objectives behind them cannot be differentiated):`);
     for (const u of r.uncoveredNodes) lines.push(`  uncovered: ${formatUncovered(u)}`);
   }
   return lines.join('\n');
