@@ -96,8 +96,8 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
   }
   const ops = histogram(g.nodes.map((n) => opKey(n.domain, n.opType)));
   const covered = opts.coveredOps === undefined ? new Set(supportedOps()) : opts.coveredOps === null ? undefined : new Set(opts.coveredOps);
-  const uncovered = covered ? uncoveredOps(g, model.opsets, covered) : [];
   const symbolicBatch = model.graph.inputs.some((v) => typeof v.shape[0] === 'string');
+  const uncovered = covered ? uncoveredOps(g, model.opsets, covered) : [];
   return {
     source,
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
