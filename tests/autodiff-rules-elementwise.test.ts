@@ -65,6 +65,11 @@ const unaryCases: Case[] = [
   unaryCase('Erf', f32),
   unaryCase('Sin'),
   unaryCase('Cos'),
+  unaryCase('Celu', { ...f32, transform: awayFromZero() }),
+  unaryCase('Celu', { ...f32, transform: awayFromZero() }, { alpha: { f: 0.5 } }),
+  // Inputs kept 0.1 away from the kinks at alpha = 0.5 and |x| = lambd = 0.5.
+  unaryCase('ThresholdedRelu', { ...f32, transform: (v) => (v >= 0.5 ? v + 0.1 : v - 0.1) }, { alpha: { f: 0.5 } }),
+  unaryCase('Shrink', { ...f32, transform: (v) => (Math.abs(v) >= 0.5 ? v + Math.sign(v) * 0.1 : v * 0.8) }, { lambd: { f: 0.5 }, bias: { f: 0.2 } }),
 ];
 
 describe('unary rules', () => {

@@ -1,7 +1,7 @@
-// Normalization gradient rules (BatchNormalization, InstanceNormalization, LRN) against central finite
+// Normalization gradient rules (BatchNormalization, InstanceNormalization, LRN, LayerNormalization) against central finite
 // differences (tests/helpers/gradcheck.ts).
 //
-// BatchNormalization has a float64 kernel: float64, default step. InstanceNormalization and LRN are
+// BatchNormalization and LayerNormalization have float64 kernels: float64, default step. InstanceNormalization and LRN are
 // float32-only and nonlinear: the op runs in float32 between Casts from and to float64 (so the objective
 // sums in float64), inputs are rounded to float32 and the step is 2^-10, exact in float32 at these
 // magnitudes. The perturbed input changes only the outputs it reaches (its LRN window, or its whole
@@ -165,4 +165,51 @@ describe('expandLRN', () => {
       expect(await check(c)).toBeLessThan(TOL);
     });
   }
+});
+
+// ---------------------------------------------------------------- LayerNormalization (opset 17)
+
+interface LayerNormSpec {
+  label: string;
+  shape: number[];
+  axis?: number;
+  /** Shape of Scale and B (default: x's normalized shape). */
+  paramShape?: number[];
+  bias?: boolean;
+  epsilon?: number;
+  /** Also return the Mean and InvStdDev outputs (so they carry gradients). */
+  stats?: boolean;
+}
+
+function layerNormCase(s: LayerNormSpec): Case {
+  const r = s.shape.length;
+  const axis = s.axis ?? -1;
+  const a = axis < 0 ? axis + r : axis;
+  const pshape = s.paramShape ?? s.shape.slice(a);
+  const inputs: CheckInput[] = [{ name: 'x', shape: s.shape }, { name: 'scale', shape: pshape }];
+  if (s.bias !== false) inputs.push({ name: 'bias', shape: pshape });
+  const attrs: Record<string, AttrValue> = { axis: { i: axis } };
+  if (s.epsilon !== undefined) attrs['epsilon'] = { f: s.epsilon };
+  return {
+    name: `LayerNormalization ${s.label}`,
+    // The float32 statistics round to ~6e-8: a step of 1e-3 keeps that ~1e-4 of the derivative (truncation ~1e-6).
+    opts: { inputs, ...(s.stats ? { eps: 1e-3 } : {}) },
+    build: (b) => {
+      const ins = s.bias === false ? ['x', 'scale'] : ['x', 'scale', 'bias'];
+      const outs = b.node('LayerNormalization', ins, attrs, s.stats ? 3 : 1);
+      // Mean and InvStdDev are float32 (stash_type 1): cast them back for the float64 objective.
+      return s.stats ? [outs[0]!, ...outs.slice(1).map((o) => b.op('Cast', [o], { to: { i: 11 } }))] : outs;
+    },
+  };
+}
+
+describe('LayerNormalization rule', () => {
+  run([
+    layerNormCase({ label: 'last axis (ViT tokens [N, L, D])', shape: [2, 5, 6] }),
+    layerNormCase({ label: 'axis 1 over [C, H, W] (ConvNeXt stem as exported)', shape: [2, 3, 4, 4], axis: 1, epsilon: 1e-6 }),
+    layerNormCase({ label: 'axis -2, no bias', shape: [2, 3, 4, 5], axis: -2, bias: false }),
+    layerNormCase({ label: 'axis 2 with Scale and B broadcast from [W]', shape: [2, 3, 4, 5], axis: 2, paramShape: [5], epsilon: 0.1 }),
+    layerNormCase({ label: 'axis 0 (everything normalized)', shape: [3, 4], axis: 0 }),
+    layerNormCase({ label: 'with the Mean and InvStdDev outputs used', shape: [2, 3, 6], stats: true }),
+  ]);
 });

@@ -142,9 +142,9 @@ describe('refusals', () => {
   it('refuses BatchNormalization in training mode and ops with no opset-17 form', () => {
     const bn = singleOpModel(15, 'BatchNormalization', [f32([2, 3]), f32([3]), f32([3]), f32([3]), f32([3])], { training_mode: int(1) }).model;
     expect(() => prepareModel(bn)).toThrow(/training_mode=1/);
-    const gn = singleOpModel(18, 'GroupNormalization', [f32([2, 4, 3]), f32([2]), f32([2])], { num_groups: int(2) }).model;
-    expect(() => prepareModel(gn)).toThrow(FvizError);
-    expect(() => prepareModel(gn)).toThrow(/GroupNormalization \(new in opset 18\) has no opset-17 form/);
+    const col2im = singleOpModel(18, 'Col2Im', [f32([1, 4, 9]), i64([4, 4]), i64([2, 2])]).model;
+    expect(() => prepareModel(col2im)).toThrow(FvizError);
+    expect(() => prepareModel(col2im)).toThrow(/Col2Im \(new in opset 18\) has no opset-17 form/);
   });
 
   it('leaves other domains alone and does not modify its input', () => {

@@ -11,7 +11,7 @@ import { Rng } from '../util/rng.ts';
 import { activeValues } from './backward.ts';
 import { compileFused } from './compile.ts';
 import { ObjectiveGradient } from './program.ts';
-import { supportedOps } from './rules/index.ts';
+import { coveredOps, formatUncovered, opKey, uncoveredOps, type UncoveredOp } from './coverage.ts';
 import { appendObjective } from '../objectives/build.ts';
 import { isFloat } from '../onnx/tensor.ts';
 
@@ -25,6 +25,8 @@ export interface DoctorReport {
   model: string;
   ops: OpCoverage[];
   missing: string[];
+  /** The missing ops with their nodes and opsets. */
+  uncovered: UncoveredOp[];
   check?: {
     objective: string;
     directions: number;
@@ -35,15 +37,16 @@ export interface DoctorReport {
   skipped?: string;
 }
 
-const NON_DIFFERENTIABLE = new Set(['Shape', 'Size', 'Constant', 'ConstantOfShape', 'ArgMax', 'ArgMin', 'Equal', 'Greater', 'Less', 'Not', 'And', 'Or', 'Range', 'NonZero']);
-
+/** Every op of the model with its node count; an op is covered when it has a rule or no node on the data path. */
 export function opCoverage(model: Model): OpCoverage[] {
   const counts = new Map<string, number>();
   for (const n of model.graph.nodes) {
-    const op = n.domain ? `${n.domain}.${n.opType}` : n.opType;
+    const op = opKey(n.domain, n.opType);
     counts.set(op, (counts.get(op) ?? 0) + 1);
   }
-  const covered = new Set([...supportedOps(), ...NON_DIFFERENTIABLE]);
+  const covered = coveredOps();
+  const missing = new Set(uncoveredOps(model.graph, model.opsets).map((u) => u.op));
+  for (const op of counts.keys()) if (!missing.has(op)) covered.add(op);
   return [...counts].map(([op, count]) => ({ op, count, covered: covered.has(op) })).sort((a, b) => b.count - a.count || (a.op < b.op ? -1 : 1));
 }
 
@@ -69,9 +72,10 @@ export async function doctor(modelPath: string, opts: SessionOptions & { seed?: 
   const model = prepareModel(raw, { batch: 1 });
   const ops = opCoverage(model);
   const missing = ops.filter((o) => !o.covered).map((o) => o.op);
-  const report: DoctorReport = { model: modelPath, ops, missing };
+  const uncovered = uncoveredOps(model.graph, raw.opsets);
+  const report: DoctorReport = { model: modelPath, ops, missing, uncovered };
   if (missing.length) {
-    report.skipped = `gradient check skipped: no rule for ${missing.join(', ')}`;
+    report.skipped = `gradient check skipped: no gradient rule for ${uncovered.map(formatUncovered).join('; ')}`;
     return report;
   }
   const rng = new Rng(opts.seed ?? 0);

@@ -3,6 +3,7 @@
 // gradient compiler does not cover yet.
 import type { DType, Dim, Model, OpsetImport } from './ir.ts';
 import { CANONICAL_OPSET, defaultOpset, sizeOf } from './ir.ts';
+import { formatUncovered, uncoveredOps, type UncoveredOp } from './coverage.ts';
 import { prepareModel, preparedInfo } from './prepare.ts';
 import { isUnknownDim } from './shapes.ts';
 import { supportedOps } from '../autodiff/rules/index.ts';
@@ -47,6 +48,8 @@ export interface InspectReport {
   /** Ops whose outputs could not be typed (no shape rule, or unknown inputs). */
   untypedOps: string[];
   gradient: { available: boolean; uncovered: string[] };
+  /** The uncovered ops with their nodes and the opset the file imports for their domain. */
+  uncoveredNodes: UncoveredOp[];
 }
 
 export interface InspectOptions {
@@ -94,6 +97,7 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
   const ops = histogram(g.nodes.map((n) => opKey(n.domain, n.opType)));
   const covered = opts.coveredOps === undefined ? new Set(supportedOps()) : opts.coveredOps === null ? undefined : new Set(opts.coveredOps);
   const symbolicBatch = model.graph.inputs.some((v) => typeof v.shape[0] === 'string');
+  const uncovered = covered ? uncoveredOps(g, model.opsets, covered) : [];
   return {
     source,
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
@@ -113,8 +117,9 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
     untypedOps: [...new Set(info.untyped.map((n) => opKey(n.domain, n.opType)))].sort(),
     gradient: {
       available: covered !== undefined,
-      uncovered: covered ? Object.keys(ops).filter((k) => !covered.has(k)) : [],
+      uncovered: uncovered.map((u) => u.op).sort(),
     },
+    uncoveredNodes: uncovered,
   };
 }
 
@@ -161,6 +166,9 @@ export function formatInspectReport(r: InspectReport): string {
   if (r.untypedOps.length) lines.push(`no shapes   for outputs of ${r.untypedOps.join(', ')}`);
   if (!r.gradient.available) lines.push('gradient coverage: (compiler not available)');
   else if (r.gradient.uncovered.length === 0) lines.push('gradient coverage: every op is covered');
-  else lines.push(`gradient coverage: not covered yet: ${r.gradient.uncovered.join(', ')}`);
+  else {
+    lines.push(`gradient coverage: ${r.uncoveredNodes.length} op(s) on the data path have no gradient rule yet (objectives behind them cannot be differentiated):`);
+    for (const u of r.uncoveredNodes) lines.push(`  uncovered: ${formatUncovered(u)}`);
+  }
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import { GraphBuilder } from './builder.ts';
 import type { AttrValue, DType, Dim, Graph, Model, Node, TensorData, ValueType } from './ir.ts';
 import { CANONICAL_OPSET, cloneGraph, cloneModel, defaultOpset, isStaticShape, sizeOf } from './ir.ts';
 import { tensor } from './tensor.ts';
+import { groupNormalization } from './groupnorm.ts';
 import { inferNode, symbolicValue } from './shapes.ts';
 import { constantValue, evaluateNode, isFoldableOp, FOLD_MAX_ELEMENTS } from './fold.ts';
 import { topoSort } from './topo.ts';
@@ -18,7 +19,6 @@ export const ORT_VERSION_FOR_OPSETS = '1.30';
 
 /** Ops introduced after opset 17 that have no opset-17 form fviz can write. */
 const NO_CANONICAL_FORM: Record<string, number> = {
-  GroupNormalization: 18,
   Col2Im: 18,
   CenterCropPad: 18,
   BitwiseAnd: 18,
@@ -486,6 +486,8 @@ function convert(cx: Context, node: Node): Node[] {
     case 'Mish':
     case 'Swish':
       return decompose(cx, node);
+    case 'GroupNormalization':
+      return groupNormalization(cx, node);
   }
   return [node];
 }

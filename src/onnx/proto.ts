@@ -6,6 +6,7 @@ import { FvizError } from '../errors.ts';
 import type { AttrValue, DType, Graph, Model, Node, TensorData, ValueInfo, ValueType, Dim } from './ir.ts';
 import { sizeOf } from './ir.ts';
 import { arrayCtor, bytesPerElement } from './tensor.ts';
+import { inlineFunctions, type FunctionDef } from './functions.ts';
 
 const onnx = onnxProto.onnx;
 type ITensorProto = onnxProto.onnx.ITensorProto;
@@ -13,6 +14,7 @@ type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 type IGraphProto = onnxProto.onnx.IGraphProto;
 type INodeProto = onnxProto.onnx.INodeProto;
 type IAttributeProto = onnxProto.onnx.IAttributeProto;
+type IFunctionProto = onnxProto.onnx.IFunctionProto;
 
 const DTYPE_OF_CODE: Record<number, DType> = {
   1: 'float32',
@@ -219,20 +221,41 @@ function graphFromProto(g: IGraphProto, opts: ReadOptions): Graph {
     const vi = valueInfoFromProto(v, src);
     if (vi.shape.length || v.type?.tensorType?.shape) valueTypes.set(vi.name, { dtype: vi.dtype, shape: vi.shape });
   }
-  const nodes: Node[] = (g.node ?? []).map((n: INodeProto, idx) => {
-    const where = `${src}: node '${n.name || idx}' (${n.opType})`;
-    const attrs: Record<string, AttrValue> = {};
-    for (const a of n.attribute ?? []) attrs[a.name ?? ''] = attrFromProto(a, opts, where);
-    return {
-      name: n.name || `${n.opType}_${idx}`,
-      opType: n.opType ?? '',
-      domain: n.domain === 'ai.onnx' ? '' : (n.domain ?? ''),
-      inputs: [...(n.input ?? [])],
-      outputs: [...(n.output ?? [])],
-      attrs,
-    };
-  });
+  const nodes: Node[] = (g.node ?? []).map((n: INodeProto, idx) => nodeFromProto(n, idx, opts, src));
   return { name: g.name ?? 'graph', nodes, inputs, outputs, initializers, valueTypes };
+}
+
+/** A node; in a function body (`refs` given), attributes that name a caller's attribute go to `refs`. */
+function nodeFromProto(n: INodeProto, idx: number, opts: ReadOptions, src: string, refs?: Record<string, string>): Node {
+  const where = `${src}: node '${n.name || idx}' (${n.opType})`;
+  const attrs: Record<string, AttrValue> = {};
+  for (const a of n.attribute ?? []) {
+    if (refs && a.refAttrName) refs[a.name ?? ''] = a.refAttrName;
+    else attrs[a.name ?? ''] = attrFromProto(a, opts, where);
+  }
+  return {
+    name: n.name || `${n.opType}_${idx}`,
+    opType: n.opType ?? '',
+    domain: n.domain === 'ai.onnx' ? '' : (n.domain ?? ''),
+    inputs: [...(n.input ?? [])],
+    outputs: [...(n.output ?? [])],
+    attrs,
+  };
+}
+
+function functionFromProto(f: IFunctionProto, opts: ReadOptions): FunctionDef {
+  const src = `${opts.source ?? 'model'}: function ${f.domain ?? ''}.${f.name ?? ''}`;
+  return {
+    domain: f.domain === 'ai.onnx' ? '' : (f.domain ?? ''),
+    name: f.name ?? '',
+    inputs: [...(f.input ?? [])],
+    outputs: [...(f.output ?? [])],
+    attributes: [...(f.attribute ?? [])],
+    nodes: (f.node ?? []).map((n, idx) => {
+      const refs: Record<string, string> = {};
+      return { ...nodeFromProto(n, idx, opts, src, refs), refs };
+    }),
+  };
 }
 
 /** Decode ModelProto bytes into the IR. Throws FvizError with one line on anything malformed. */
@@ -255,10 +278,24 @@ export function decodeModel(bytes: Uint8Array, opts: ReadOptions = {}): Model {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new FvizError(`${src} is not a valid ONNX model: ${why}`, { subject: src, cause: e });
   }
-  const opsets = (mp.opsetImport ?? []).map((o) => ({
+  let opsets = (mp.opsetImport ?? []).map((o) => ({
     domain: o.domain === 'ai.onnx' ? '' : (o.domain ?? ''),
     version: num(o.version),
   }));
+  if ((mp.functions ?? []).length) {
+    let functions: FunctionDef[];
+    try {
+      functions = (mp.functions ?? []).map((f) => functionFromProto(f, opts));
+    } catch (e) {
+      if (e instanceof FvizError) throw e;
+      throw new FvizError(`${src} is not a valid ONNX model: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { subject: src, cause: e });
+    }
+    inlineFunctions(graph, functions, src);
+    // The functions' own domains name nothing once their calls are inlined.
+    const used = new Set(graph.nodes.map((n) => n.domain));
+    const fnDomains = new Set(functions.map((f) => f.domain));
+    opsets = opsets.filter((o) => !fnDomains.has(o.domain) || used.has(o.domain));
+  }
   if (opsets.length === 0) opsets.push({ domain: '', version: 1 });
   const metadata: Record<string, string> = {};
   for (const p of mp.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';

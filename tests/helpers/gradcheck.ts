@@ -30,6 +30,8 @@ export interface GradCheckOptions {
   seed?: number;
   /** Shift applied to sampled input values, e.g. to keep them away from kinks. */
   transform?: (v: number) => number;
+  /** Opset the model under test declares (default 17); newer forms are normalized by prepareModel. */
+  opset?: number;
 }
 
 export interface GradCheckResult {
@@ -39,20 +41,20 @@ export interface GradCheckResult {
   gradients: Map<string, Float64Array>;
 }
 
-export function buildModel(dtype: DType, inputs: CheckInput[], build: (b: GraphBuilder, g: Graph) => string[]): Model {
+export function buildModel(dtype: DType, inputs: CheckInput[], build: (b: GraphBuilder, g: Graph) => string[], opset?: number): Model {
   const g = emptyGraph('check');
   for (const i of inputs) g.inputs.push({ name: i.name, dtype: i.dtype ?? dtype, shape: [...i.shape] });
   const b = new GraphBuilder(g);
   const outs = build(b, g);
   g.outputs = outs.map((o) => ({ name: o, dtype, shape: [] }));
-  return emptyModel(g);
+  return emptyModel(g, opset);
 }
 
 /** Runs the check. `build` emits the nodes under test and returns the outputs to differentiate. */
 export async function gradCheck(opts: GradCheckOptions, build: (b: GraphBuilder, g: Graph) => string[]): Promise<GradCheckResult> {
   const dtype = opts.dtype ?? 'float64';
   const rng = new Rng(opts.seed ?? 1);
-  const raw = buildModel(dtype, opts.inputs, build);
+  const raw = buildModel(dtype, opts.inputs, build, opts.opset);
   const model = prepareModel(raw);
   const g = model.graph;
   const outs = g.outputs.map((o) => o.name);

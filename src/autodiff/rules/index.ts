@@ -1,6 +1,7 @@
 // The registry of gradient rules: one module per op (or per family of ops sharing a rule).
 import type { GradRule } from '../context.ts';
 import { Add } from './Add.ts';
+import { Celu, Shrink, ThresholdedRelu } from './Activations.ts';
 import { Identity } from './Identity.ts';
 import { Mul } from './Mul.ts';
 import { ReduceMean } from './ReduceMean.ts';
@@ -11,6 +12,7 @@ import { Sub } from './Sub.ts';
 import { Cast } from './Cast.ts';
 import { Clip } from './Clip.ts';
 import { Concat } from './Concat.ts';
+import { DepthToSpace, TopK } from './DepthToSpace.ts';
 import { Div } from './Div.ts';
 import { Expand } from './Expand.ts';
 import { Gather, GatherElements } from './Gather.ts';
@@ -19,6 +21,7 @@ import { Mean } from './Mean.ts';
 import { Pow } from './Pow.ts';
 import { PRelu } from './PRelu.ts';
 import { ReduceExtreme, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare } from './Reduce.ts';
+import { CumSum, GatherND, ScatterElements, ScatterND } from './Scatter.ts';
 import { Slice } from './Slice.ts';
 import { LogSoftmax, Softmax } from './Softmax.ts';
 import { Split } from './Split.ts';
@@ -32,9 +35,11 @@ import { AveragePool } from './AveragePool.ts';
 import { BatchNormalization } from './BatchNormalization.ts';
 import { Conv } from './Conv.ts';
 import { ConvTranspose } from './ConvTranspose.ts';
+import { Einsum } from './Einsum.ts';
 import { Gemm } from './Gemm.ts';
 import { GlobalAveragePool, GlobalMaxPool } from './GlobalPool.ts';
 import { InstanceNormalization } from './InstanceNormalization.ts';
+import { LayerNormalization } from './LayerNormalization.ts';
 import { LRN } from './LRN.ts';
 import { MatMul } from './MatMul.ts';
 import { MaxPool } from './MaxPool.ts';
@@ -67,6 +72,9 @@ export const rules: Record<string, GradRule> = {
   LeakyRelu: unary.LeakyRelu,
   Elu: unary.Elu,
   Selu: unary.Selu,
+  Celu,
+  Shrink,
+  ThresholdedRelu,
   Sigmoid: unary.Sigmoid,
   HardSigmoid: unary.HardSigmoid,
   HardSwish: unary.HardSwish,
@@ -95,6 +103,13 @@ export const rules: Record<string, GradRule> = {
   Slice,
   Gather,
   GatherElements,
+  GatherND,
+  ScatterND,
+  ScatterElements,
+  CumSum,
+  DepthToSpace,
+  SpaceToDepth: DepthToSpace,
+  TopK,
   Expand,
   Tile,
   // reductions and normalizers
@@ -112,6 +127,7 @@ export const rules: Record<string, GradRule> = {
   ConvTranspose,
   Gemm,
   MatMul,
+  Einsum,
   MaxPool,
   AveragePool,
   GlobalAveragePool,
@@ -119,6 +135,7 @@ export const rules: Record<string, GradRule> = {
   LRN,
   BatchNormalization,
   InstanceNormalization,
+  LayerNormalization,
   Resize,
   Pad,
 };
