@@ -3,9 +3,10 @@
 // so that steps large enough to beat float32 rounding cross no ReLU or max-pool kink.
 import { FvizError } from '../errors.ts';
 import type { Model, TensorData, ValueInfo } from '../onnx/ir.ts';
+import { cloneModel } from '../onnx/ir.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import type { Rng } from '../util/rng.ts';
-import { compileFused } from './compile.ts';
+import { compileFused, pruneGraph } from './compile.ts';
 import { DecisionRecorder, freezeModel } from './freeze-decisions.ts';
 
 /**
@@ -61,6 +62,11 @@ export async function frozenDirectionalCheck(
   opts: SessionOptions = {},
 ): Promise<FrozenCheck> {
   const wrt = [input.name];
+  // Only decisions that the objective depends on.
+  model = cloneModel(model);
+  model.graph.outputs = model.graph.outputs.filter((o) => o.name === scalar);
+  if (!model.graph.outputs.length) model.graph.outputs = [{ name: scalar, ...model.graph.valueTypes.get(scalar)! }];
+  pruneGraph(model.graph);
   const recorder = await DecisionRecorder.create(model, wrt, [scalar], { ...opts, source: 'doctor: decision probe' });
   let session: Session | undefined;
   try {
