@@ -2,6 +2,7 @@
 // max-pool arg-maxes, clip regions, comparisons, ...) frozen at the input. The copy must equal the model at
 // the input, be smooth along a segment whose steps flip many decisions of the model, agree there with the
 // compiled gradient of the model, and still expose a wrong gradient rule.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { emptyGraph, emptyModel } from '../src/onnx/ir.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { saveModel } from '../src/onnx/proto.ts';
 import { tensor } from '../src/onnx/tensor.ts';
+import { writeNpy } from '../src/runtime/npy.ts';
 import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';
 import { pytorchCnn, randomInput, randomWeights } from './helpers/models.ts';
@@ -197,6 +199,16 @@ describe('fviz doctor on a ReLU / max-pool CNN', () => {
     } finally {
       rules['Relu'] = right;
     }
+  });
+
+  it('fviz doctor --input X.npy: the check at that input, one verdict line', () => {
+    const npy = join(dir, 'x.npy');
+    writeNpy(npy, randomInput(new Rng(9), [1, 3, 32, 32]));
+    const r = spawnSync('node', [join(import.meta.dirname, '..', 'bin', 'fviz.js'), 'doctor', path, '--input', npy, '--objective', 'class:3', '--directions', '2'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/along 2 random directions, 11264 decisions \(ReLU masks, max-pool windows, \.\.\.\) frozen at the input/);
+    expect(r.stdout).toMatch(/decisions of the model flip within it/);
+    expect(r.stdout).toMatch(/worst relative error: \S+: passes \(tolerance 1e-3\)/);
   });
 
   it('takes the input to check at, fixing the batch from it', async () => {

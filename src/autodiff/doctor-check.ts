@@ -17,6 +17,9 @@ import { DecisionRecorder, freezeModel } from './freeze-decisions.ts';
  */
 export const FD_STEPS = [1, 1 / 3, 1 / 9, 1 / 27, 1 / 81, 1 / 243, 1 / 729];
 
+/** Worst relative error `fviz doctor` accepts (the corpus's worst is 7e-5: float32 rounding of smooth models). */
+export const DOCTOR_TOLERANCE = 1e-3;
+
 /** Largest relative disagreement between the frozen copy and the model at the input before the check is void. */
 export const FROZEN_VALUE_TOLERANCE = 1e-5;
 

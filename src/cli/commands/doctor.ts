@@ -1,5 +1,6 @@
 import type { CommandModule } from './types.ts';
 import { doctor } from '../../autodiff/doctor.ts';
+import { DOCTOR_TOLERANCE } from '../../autodiff/doctor-check.ts';
 import { readNpy } from '../../runtime/npy.ts';
 
 export const doctorCommand: CommandModule = (y) =>
@@ -40,7 +41,9 @@ export const doctorCommand: CommandModule = (y) =>
         const flips = x.flips === undefined ? '' : `, ${x.flips} decisions of the model flip within it`;
         console.log(`  <g,v> ${x.analytic.toPrecision(7)}  fd ${x.numeric.toPrecision(7)}  rel. error ${x.relError.toExponential(2)} (step ${x.step.toPrecision(2)}, ${x.stencil}${flips})`);
       }
-      console.log(`worst relative error: ${c.worstRelError.toExponential(2)}`);
+      const passes = c.worstRelError <= DOCTOR_TOLERANCE;
+      console.log(`worst relative error: ${c.worstRelError.toExponential(2)}: ${passes ? 'passes' : 'FAILS'} (tolerance ${DOCTOR_TOLERANCE.toExponential(0)})`);
+      if (!passes) process.exitCode = 1;
       if (c.mismatch) {
         console.log(c.mismatch);
         process.exitCode = 1;
