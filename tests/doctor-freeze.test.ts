@@ -147,6 +147,19 @@ describe('decision-frozen copy', () => {
       });
     });
 
+  // Kinks whose gradient rules live on other branches: the copy alone.
+  for (const [name, body] of [
+    ['ThresholdedRelu', one('ThresholdedRelu', { alpha: { f: 0.3 } })],
+    ['Shrink', one('Shrink', { lambd: { f: 0.4 }, bias: { f: 0.1 } })],
+    ['Celu', one('Celu', { alpha: { f: 0.8 } })],
+  ] as [string, Body][])
+    it(`${name}: the copy equals the model at the input`, async () => {
+      const r = await runFrozen(prepareModel(kinkModel(body)), x, ['y']);
+      expect(maxRelDiff(r.original['y']!, r.frozen['y']!)).toBeLessThanOrEqual(1e-6);
+      expect(r.decisions).toBe(256);
+      expect(decisionNodes(r.frozenModel.graph, ['x'])).toEqual([]);
+    });
+
   it('freezes a used max-pool Indices output and a TopK to constants, keeping both values', async () => {
     const model = prepareModel(
       kinkModel(

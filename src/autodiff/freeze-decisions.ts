@@ -118,6 +118,31 @@ const KINKS: Record<string, KinkSpec> = {
     },
     freeze: (e, node, [mask]) => void e.op('Mul', [node.inputs[0]!, mask!], node.outputs[0]!, {}, node.outputs[0]!),
   },
+  ThresholdedRelu: {
+    probe: (e, node) => {
+      const x = node.inputs[0]!;
+      return [e.op('CastLike', [e.test('Greater', [x, e.scalar(getFloat(node, 'alpha', 1), x)], x), x], x)];
+    },
+    freeze: (e, node, [mask]) => void e.op('Mul', [node.inputs[0]!, mask!], node.outputs[0]!, {}, node.outputs[0]!),
+  },
+  // y = x - bias above lambd, x + bias below -lambd, 0 between.
+  Shrink: {
+    probe: (e, node) => {
+      const x = node.inputs[0]!;
+      const lambd = getFloat(node, 'lambd', 0.5);
+      return [e.test('Greater', [x, e.scalar(lambd, x)], x), e.test('Less', [x, e.scalar(-lambd, x)], x)];
+    },
+    freeze: (e, node, [high, low]) => {
+      const x = node.inputs[0]!;
+      const bias = e.scalar(getFloat(node, 'bias', 0), x);
+      const lower = e.op('Where', [low!, e.op('Add', [x, bias], x), e.scalar(0, x)], x);
+      e.op('Where', [high!, e.op('Sub', [x, bias], x), lower], node.outputs[0]!, {}, node.outputs[0]!);
+    },
+  },
+  Celu: positiveSplit((e, node, x) => {
+    const alpha = e.scalar(getFloat(node, 'alpha', 1), x);
+    return e.op('Mul', [expm1(e, e.op('Div', [x, alpha], x)), alpha], x);
+  }),
   LeakyRelu: positiveSplit((e, node, x) => e.op('Mul', [x, e.scalar(getFloat(node, 'alpha', 0.01), x)], x)),
   PRelu: positiveSplit((e, node, x) => e.op('Mul', [x, node.inputs[1]!], node.outputs[0]!)),
   Elu: positiveSplit((e, node, x) => e.op('Mul', [expm1(e, x), e.scalar(getFloat(node, 'alpha', 1), x)], x)),
