@@ -6,14 +6,14 @@ import { sizeOf } from '../onnx/ir.ts';
 import { prepareModel } from '../onnx/prepare.ts';
 import { readModel } from '../onnx/proto.ts';
 import { findPreSoftmax } from '../objectives/build.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
+import type { SessionOptions } from '../runtime/session.ts';
 import { Rng } from '../util/rng.ts';
 import { activeValues } from './backward.ts';
-import { compileFused } from './compile.ts';
 import { ObjectiveGradient } from './program.ts';
 import { coveredOps, formatUncovered, opKey, uncoveredOps, type UncoveredOp } from './coverage.ts';
 import { appendObjective } from '../objectives/build.ts';
-import { isFloat } from '../onnx/tensor.ts';
+import { castTensor, isFloat } from '../onnx/tensor.ts';
+import { fitInputToArray, frozenDirectionalCheck, frozenMismatch, type DirectionResult } from './doctor-check.ts';
 
 export interface OpCoverage {
   op: string;
@@ -30,9 +30,16 @@ export interface DoctorReport {
   check?: {
     objective: string;
     directions: number;
-    /** Worst relative error |fd - <g,v>| / max(|fd|, |<g,v>|) over the directions. */
+    /** Worst relative error |fd - <g,v>| / max(|fd|, |<g,v>|, |g| |v| / sqrt(n)) over the directions. */
     worstRelError: number;
-    results: { step: number; analytic: number; numeric: number; relError: number }[];
+    /** fd: central differences of the model with its piecewise decisions frozen at the input. */
+    results: DirectionResult[];
+    /** Decision elements frozen (mask entries, pooling windows, comparison results). */
+    frozenDecisions: number;
+    /** |frozen copy - model| / |model| at the input (0 up to float32 rounding). */
+    frozenValueError: number;
+    /** Set when the frozen copy does not reproduce the model: the check is void. */
+    mismatch?: string;
   };
   skipped?: string;
 }
@@ -67,8 +74,13 @@ function randomObjective(model: Model, rng: Rng): string {
   return `${name}:${rng.int(shape[1]!)}`;
 }
 
-export async function doctor(modelPath: string, opts: SessionOptions & { seed?: number; objective?: string; directions?: number } = {}): Promise<DoctorReport> {
+export async function doctor(
+  modelPath: string,
+  opts: SessionOptions & { seed?: number; objective?: string; directions?: number; input?: TensorData } = {},
+): Promise<DoctorReport> {
   const raw = readModel(modelPath);
+  // An input array fixes the input's symbolic dims (else the batch is 1).
+  if (opts.input) fitInputToArray(raw.graph.inputs[0]!, opts.input, modelPath);
   const model = prepareModel(raw, { batch: 1 });
   const ops = opCoverage(model);
   const missing = ops.filter((o) => !o.covered).map((o) => o.op);
@@ -85,39 +97,16 @@ export async function doctor(modelPath: string, opts: SessionOptions & { seed?: 
   const shape = input.shape as number[];
   const n = sizeOf(shape);
   const x = new Float32Array(n);
-  rng.fillUniform(x, 0, 1);
-  const xt: TensorData = { dtype: input.dtype, dims: shape, data: input.dtype === 'float64' ? Float64Array.from(x) : x };
+  if (!opts.input) rng.fillUniform(x, 0, 1);
+  const xt: TensorData = opts.input ? castTensor(opts.input, input.dtype) : { dtype: input.dtype, dims: shape, data: input.dtype === 'float64' ? Float64Array.from(x) : x };
   const res = await prog.run({ [input.name]: xt });
   const g = res.grads.get(input.name)!.data as Float32Array;
   await prog.release();
-  // Forward alone, for the finite differences.
+  // Finite differences on a copy with every ReLU mask, max-pool arg-max, ... frozen at x: no kink to cross.
   const obj = appendObjective(model, objective);
-  const fwd = compileFused(obj.model, { outputs: [obj.scalar], wrt: [], seedOnes: true });
-  const session = await Session.create(fwd.model, opts);
-  const J = async (v: Float32Array) => Number((await session.run({ [input.name]: { ...xt, data: v } }, [obj.scalar]))[obj.scalar]!.data[0]);
-  const directions = opts.directions ?? 3;
-  const results: NonNullable<DoctorReport['check']>['results'] = [];
-  for (let d = 0; d < directions; d++) {
-    const v = new Float32Array(n);
-    rng.fillNormal(v);
-    let analytic = 0;
-    for (let k = 0; k < n; k++) analytic += g[k]! * v[k]!;
-    // Several steps; float32 rounding dominates small steps and curvature large ones: keep the best.
-    let best = { step: 0, numeric: 0, relError: Infinity };
-    for (const step of [1e-2, 3e-3, 1e-3, 3e-4]) {
-      const xp = new Float32Array(n);
-      const xm = new Float32Array(n);
-      for (let k = 0; k < n; k++) {
-        xp[k] = x[k]! + step * v[k]!;
-        xm[k] = x[k]! - step * v[k]!;
-      }
-      const numeric = ((await J(xp)) - (await J(xm))) / (2 * step);
-      const relError = Math.abs(numeric - analytic) / Math.max(Math.abs(numeric), Math.abs(analytic), 1e-12);
-      if (relError < best.relError) best = { step, numeric, relError };
-    }
-    results.push({ step: best.step, analytic, numeric: best.numeric, relError: best.relError });
-  }
-  await session.release();
-  report.check = { objective, directions, worstRelError: Math.max(...results.map((r) => r.relError)), results };
+  const fc = await frozenDirectionalCheck(obj.model, obj.scalar, input, xt, g, rng, opts.directions ?? 3, opts);
+  const { results, frozenDecisions, frozenValueError } = fc;
+  report.check = { objective, directions: results.length, worstRelError: Math.max(...results.map((r) => r.relError)), results, frozenDecisions, frozenValueError };
+  report.check.mismatch = frozenMismatch(fc);
   return report;
 }

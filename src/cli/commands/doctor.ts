@@ -1,5 +1,7 @@
 import type { CommandModule } from './types.ts';
 import { doctor } from '../../autodiff/doctor.ts';
+import { DOCTOR_TOLERANCE } from '../../autodiff/doctor-check.ts';
+import { readNpy } from '../../runtime/npy.ts';
 
 export const doctorCommand: CommandModule = (y) =>
   y.command(
@@ -11,12 +13,14 @@ export const doctorCommand: CommandModule = (y) =>
         .option('objective', { type: 'string', describe: 'objective to check (default: random)' })
         .option('seed', { type: 'number', default: 0 })
         .option('directions', { type: 'number', default: 3, describe: 'random directions for the finite-difference check' })
+        .option('input', { type: 'string', describe: 'check at this input (.npy, the model input\'s shape) instead of a random one' })
         .option('json', { type: 'boolean' }),
     async (a) => {
       const r = await doctor(a.model as string, {
         seed: a.seed as number,
         objective: a.objective as string | undefined,
         directions: a.directions as number,
+        input: a.input ? readNpy(a.input as string) : undefined,
         threads: a.threads as number | undefined,
         device: a.device as 'cpu' | 'cuda',
       });
@@ -32,8 +36,17 @@ export const doctorCommand: CommandModule = (y) =>
         return;
       }
       const c = r.check!;
-      console.log(`finite-difference check of ${c.objective} along ${c.directions} random directions:`);
-      for (const x of c.results) console.log(`  <g,v> ${x.analytic.toPrecision(7)}  fd ${x.numeric.toPrecision(7)}  rel. error ${x.relError.toExponential(2)} (step ${x.step})`);
-      console.log(`worst relative error: ${c.worstRelError.toExponential(2)}`);
+      console.log(`finite-difference check of ${c.objective} along ${c.directions} random directions, ${c.frozenDecisions} decisions (ReLU masks, max-pool windows, ...) frozen at the input:`);
+      for (const x of c.results) {
+        const flips = x.flips === undefined ? '' : `, ${x.flips} decisions of the model flip within it`;
+        console.log(`  <g,v> ${x.analytic.toPrecision(7)}  fd ${x.numeric.toPrecision(7)}  rel. error ${x.relError.toExponential(2)} (step ${x.step.toPrecision(2)}, ${x.stencil}${flips})`);
+      }
+      const passes = c.worstRelError <= DOCTOR_TOLERANCE;
+      console.log(`worst relative error: ${c.worstRelError.toExponential(2)}: ${passes ? 'passes' : 'FAILS'} (tolerance ${DOCTOR_TOLERANCE.toExponential(0)})`);
+      if (!passes) process.exitCode = 1;
+      if (c.mismatch) {
+        console.log(c.mismatch);
+        process.exitCode = 1;
+      }
     },
   );
