@@ -4,7 +4,8 @@
 //            with the upstream gradients (a vector-Jacobian product), for chaining pieces through TypeScript.
 import { FvizError, nearestNames } from '../errors.ts';
 import type { Graph, Model, TensorData, ValueInfo } from '../onnx/ir.ts';
-import { cloneModel, CANONICAL_OPSET, defaultOpset, emptyGraph, emptyModel } from '../onnx/ir.ts';
+import { cloneModel, CANONICAL_OPSET, emptyGraph, emptyModel } from '../onnx/ir.ts';
+import { sourceOpset } from '../onnx/control-flow.ts';
 import { tensor } from '../onnx/tensor.ts';
 import { appendBackward } from './backward.ts';
 import { expandLRN } from './rules/LRN.ts';
@@ -146,7 +147,7 @@ function buildGradientGraph(model: Model, spec: GradientSpec) {
     }
   }
   g.inputs.push(...gradInputs);
-  const grads = appendBackward(g, { seeds, wrt: spec.wrt, opset: defaultOpset(model) });
+  const grads = appendBackward(g, { seeds, wrt: spec.wrt, opset: sourceOpset(model) });
   for (const rewrite of GRAPH_REWRITES) if (rewrite.stage === 'gradient') rewrite.apply(g, keep, forwardNames);
   const gradNames = new Map<string, string>();
   const outputs: ValueInfo[] = [];
