@@ -8,6 +8,8 @@ import { GraphBuilder } from '../onnx/builder.ts';
 import type { Model } from '../onnx/ir.ts';
 import { cloneModel } from '../onnx/ir.ts';
 import { tensor } from '../onnx/tensor.ts';
+import { readModel } from '../onnx/proto.ts';
+import { dynamicAxes, imageInput, layoutOf, staticSize } from '../onnx/specialize.ts';
 
 export interface InputConvention {
   /** Channel order the network expects. */
@@ -81,6 +83,22 @@ function readLabels(card: ClassifierCard, cardDir: string): string[] | undefined
   return undefined;
 }
 
+/**
+ * The input size of a model without a card: its image input's static height and width, else `--size`;
+ * a dynamic size without `--size` is one line asking for it.
+ */
+function sizeFromModel(modelPath: string, given: [number, number] | undefined, shown: string): [number, number] {
+  const info = imageInput(readModel(modelPath));
+  if (!info) return given ?? DEFAULT_INPUT.size;
+  const fixed = staticSize(info);
+  if (fixed) return fixed; // a different --size is refused with both sizes when the model is prepared
+  if (given) return given;
+  const axes = dynamicAxes(info).filter((a) => a === 'height' || a === 'width');
+  throw new FvizError(`model ${shown} has a dynamic input size (${axes.join(', ')}) and no card: pass --size N (or H,W)`, {
+    subject: shown,
+  });
+}
+
 /** A classifier from a model path; the card beside it if any, else `builtinCard` over the defaults; then the input overrides. */
 export function openClassifier(modelPath: string, overrides: Partial<InputConvention> = {}, builtinCard?: Partial<ClassifierCard>): Classifier {
   const abs = resolve(modelPath);
@@ -89,6 +107,8 @@ export function openClassifier(modelPath: string, overrides: Partial<InputConven
   const card: ClassifierCard = cardPath
     ? readCard(cardPath)
     : { name: basename(abs, '.onnx'), model: basename(abs), input: { ...DEFAULT_INPUT }, ...builtinCard };
+  // Without a card that gives a size, the model's own input decides it.
+  if (!cardPath && !builtinCard?.input?.size) card.input = { ...DEFAULT_INPUT, ...card.input, size: sizeFromModel(abs, overrides.size, modelPath) };
   card.input = { ...DEFAULT_INPUT, ...card.input, ...overrides };
   const labels = readLabels(card, cardPath ? dirname(cardPath) : dirname(abs));
   return { card, modelPath: abs, labels };
@@ -120,29 +140,37 @@ export function withDisplayInput(model: Model, input: InputConvention): Model {
   if (g.inputs.length !== 1) throw new FvizError(`classifier has ${g.inputs.length} inputs; fviz needs exactly one image input`);
   if (g.inputs[0]!.name === DISPLAY_INPUT) renameValue(g, DISPLAY_INPUT, `${DISPLAY_INPUT}__network_input`);
   const orig = g.inputs[0]!;
-  if (orig.shape.length !== 4 || orig.shape[1] !== 3)
-    throw new FvizError(`classifier input '${orig.name}' has shape [${orig.shape}]; fviz needs N x 3 x H x W`);
+  // NHWC models (tf2onnx's Keras exports) get the same N x 3 x H x W display image, transposed last.
+  const layout = orig.shape.length === 4 ? layoutOf(orig.shape) : 'NCHW';
+  if (orig.shape.length !== 4 || orig.shape[layout === 'NCHW' ? 1 : 3] !== 3)
+    throw new FvizError(`classifier input '${orig.name}' has shape [${orig.shape}]; fviz needs N x 3 x H x W (or N x H x W x 3)`);
+  const shape = layout === 'NCHW' ? [...orig.shape] : [orig.shape[0]!, 3, orig.shape[1]!, orig.shape[2]!];
   const dtype = orig.dtype;
   const [lo, hi] = input.range;
   const scale = input.std.map((s) => (hi - lo) / s);
   const offset = input.mean.map((mu, c) => (lo - mu) / input.std[c]!);
   const b = new GraphBuilder(g);
-  g.inputs = [{ name: DISPLAY_INPUT, dtype, shape: [...orig.shape] }];
-  g.valueTypes.set(DISPLAY_INPUT, { dtype, shape: [...orig.shape] });
+  const before = g.nodes.length;
+  g.inputs = [{ name: DISPLAY_INPUT, dtype, shape: [...shape] }];
+  g.valueTypes.set(DISPLAY_INPUT, { dtype, shape: [...shape] });
   let x = DISPLAY_INPUT;
   if (input.channels === 'BGR') {
     x = b.op('Gather', [x, b.constant(tensor('int64', [3], [2, 1, 0]))], { axis: { i: 1 } }, 'to_bgr');
-    g.valueTypes.set(x, { dtype, shape: [...orig.shape] });
+    g.valueTypes.set(x, { dtype, shape: [...shape] });
   }
   const sc = b.constant(tensor(dtype, [1, 3, 1, 1], scale), 'input_scale');
   const off = b.constant(tensor(dtype, [1, 3, 1, 1], offset), 'input_offset');
   const scaled = b.op('Mul', [x, sc], {}, 'preprocess');
-  g.valueTypes.set(scaled, { dtype, shape: [...orig.shape] });
+  g.valueTypes.set(scaled, { dtype, shape: [...shape] });
   // The last preprocessing node writes the original input's name, so the rest of the graph is untouched.
-  g.nodes.push({ name: 'preprocess_offset', opType: 'Add', domain: '', inputs: [scaled, off], outputs: [orig.name], attrs: {} });
+  const shifted = layout === 'NCHW' ? orig.name : b.fresh('preprocess_nchw');
+  g.nodes.push({ name: 'preprocess_offset', opType: 'Add', domain: '', inputs: [scaled, off], outputs: [shifted], attrs: {} });
+  g.valueTypes.set(shifted, { dtype, shape: [...shape] });
+  if (layout === 'NHWC')
+    g.nodes.push({ name: 'preprocess_to_nhwc', opType: 'Transpose', domain: '', inputs: [shifted], outputs: [orig.name], attrs: { perm: { ints: [0, 2, 3, 1] } } });
   g.valueTypes.set(orig.name, { dtype, shape: [...orig.shape] });
   // Move the new nodes to the front (they were appended).
-  const added = g.nodes.splice(g.nodes.length - (input.channels === 'BGR' ? 3 : 2));
+  const added = g.nodes.splice(before);
   g.nodes.unshift(...added);
   return m;
 }

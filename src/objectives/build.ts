@@ -6,6 +6,7 @@ import { GraphBuilder } from '../onnx/builder.ts';
 import type { Graph, Model } from '../onnx/ir.ts';
 import { cloneModel, sizeOf } from '../onnx/ir.ts';
 import { tensor, zeros } from '../onnx/tensor.ts';
+import { noStaticShapeError } from '../onnx/specialize.ts';
 import type { ObjectiveAst, Target, Term } from './parse.ts';
 import { formatTarget, parseObjective } from './parse.ts';
 
@@ -128,7 +129,7 @@ export function resolveTerms(model: Model, ast: ObjectiveAst, names: ObjectiveNa
     const tensorName = resolveTensor(g, t.tensor, aliases);
     const shape = g.valueTypes.get(tensorName)!.shape;
     if (!shape.every((d): d is number => typeof d === 'number'))
-      throw new FvizError(`tensor '${t.tensor}' has no static shape; fix the batch size first`);
+      throw noStaticShapeError(g, tensorName, `tensor '${t.tensor}'`);
     if (t.kind !== 'layer') {
       if (shape.length < 2) throw new FvizError(`tensor '${t.tensor}' has shape [${shape}]: no channel axis to select from`);
       const channels = shape[1]!;
