@@ -14,6 +14,9 @@ import { ObjectiveGradient } from './program.ts';
 import { supportedOps } from './rules/index.ts';
 import { appendObjective } from '../objectives/build.ts';
 import { isFloat } from '../onnx/tensor.ts';
+import { resolve } from 'node:path';
+import { cardPathFor, readCard } from '../classifier/card.ts';
+import { dynamicSizeError, imageInput, staticSize } from '../onnx/specialize.ts';
 
 export interface OpCoverage {
   op: string;
@@ -64,9 +67,22 @@ function randomObjective(model: Model, rng: Rng): string {
   return `${name}:${rng.int(shape[1]!)}`;
 }
 
-export async function doctor(modelPath: string, opts: SessionOptions & { seed?: number; objective?: string; directions?: number } = {}): Promise<DoctorReport> {
+/** The size to specialize a dynamic image input to: `--size`, else the card's; undefined for static inputs. */
+function doctorSize(modelPath: string, raw: Model, given?: [number, number]): [number, number] | undefined {
+  const info = imageInput(raw);
+  if (given || !info || staticSize(info)) return given;
+  const cardPath = cardPathFor(resolve(modelPath));
+  const fromCard = cardPath ? readCard(cardPath).input?.size : undefined;
+  if (fromCard) return fromCard;
+  throw dynamicSizeError(modelPath, info);
+}
+
+export async function doctor(
+  modelPath: string,
+  opts: SessionOptions & { seed?: number; objective?: string; directions?: number; size?: [number, number] } = {},
+): Promise<DoctorReport> {
   const raw = readModel(modelPath);
-  const model = prepareModel(raw, { batch: 1 });
+  const model = prepareModel(raw, { batch: 1, size: doctorSize(modelPath, raw, opts.size), source: modelPath });
   const ops = opCoverage(model);
   const missing = ops.filter((o) => !o.covered).map((o) => o.op);
   const report: DoctorReport = { model: modelPath, ops, missing };

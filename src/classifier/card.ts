@@ -9,7 +9,7 @@ import type { Model } from '../onnx/ir.ts';
 import { cloneModel } from '../onnx/ir.ts';
 import { tensor } from '../onnx/tensor.ts';
 import { readModel } from '../onnx/proto.ts';
-import { dynamicAxes, imageInput, layoutOf, staticSize } from '../onnx/specialize.ts';
+import { dynamicSizeError, imageInput, layoutOf, staticSize } from '../onnx/specialize.ts';
 
 export interface InputConvention {
   /** Channel order the network expects. */
@@ -93,10 +93,7 @@ function sizeFromModel(modelPath: string, given: [number, number] | undefined, s
   const fixed = staticSize(info);
   if (fixed) return fixed; // a different --size is refused with both sizes when the model is prepared
   if (given) return given;
-  const axes = dynamicAxes(info).filter((a) => a === 'height' || a === 'width');
-  throw new FvizError(`model ${shown} has a dynamic input size (${axes.join(', ')}) and no card: pass --size N (or H,W)`, {
-    subject: shown,
-  });
+  throw dynamicSizeError(shown, info);
 }
 
 /** A classifier from a model path; the card beside it if any, else `builtinCard` over the defaults; then the input overrides. */

@@ -47,7 +47,10 @@ export interface ObjectiveModel {
 export function findPreSoftmax(g: Graph): string | undefined {
   for (let k = g.nodes.length - 1; k >= 0; k--) {
     const n = g.nodes[k]!;
-    if (n.opType === 'Softmax' || n.opType === 'LogSoftmax') return n.inputs[0];
+    if (n.opType !== 'Softmax' && n.opType !== 'LogSoftmax') continue;
+    // Class scores are N x K (or N x K x 1 x 1); a transformer's attention softmax (N x heads x T x T) is not.
+    const shape = g.valueTypes.get(n.inputs[0]!)?.shape;
+    if (!shape || shape.length === 2 || (shape.length > 2 && shape.slice(2).every((d) => d === 1))) return n.inputs[0];
   }
   return undefined;
 }

@@ -18,7 +18,7 @@ export const FOLD_MAX_ELEMENTS = 1 << 16;
 const FOLDABLE = new Set([
   'Constant', 'Shape', 'Size', 'Identity', 'Cast', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Concat',
   'Gather', 'Slice', 'Transpose', 'Expand', 'Tile', 'Where', 'ConstantOfShape', 'Range', 'Add', 'Sub', 'Mul',
-  'Div', 'Mod', 'Min', 'Max', 'Sum', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or',
+  'Div', 'Mod', 'Pow', 'ScatterND', 'Min', 'Max', 'Sum', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or',
   'Not', 'Neg', 'Abs', 'Floor', 'Ceil', 'Sqrt', 'ReduceProd', 'ReduceSum', 'ReduceMin', 'ReduceMax',
 ]);
 
@@ -135,6 +135,8 @@ function arith(op: string, dtype: DType, fmod = false): BinaryFn {
         : (a, b) => (a as number) / (b as number);
     case 'Mod':
       return modFn(big, int && !fmod);
+    case 'Pow':
+      return big ? (a, b) => ((b as bigint) < 0n ? 0n : (a as bigint) ** (b as bigint)) : (a, b) => Number(a) ** Number(b);
     case 'Min':
       return (a, b) => (a < b ? a : b);
     case 'Max':
@@ -232,6 +234,31 @@ function reduceTensor(op: string, x: TensorData, axes: number[] | undefined, kee
     seen[f] = true;
   }
   return make(x.dtype, keep ? keptDims : out, acc);
+}
+
+/** ScatterND on constants: each index tuple of `indices` picks a slice of `data` that its update replaces (or adds to, multiplies). */
+function scatterND(data: TensorData, indices: TensorData, updates: TensorData, reduction: string): TensorData {
+  const out = elems(data);
+  const idx = ints(indices)!;
+  const upd = elems(updates);
+  const k = indices.dims[indices.dims.length - 1]!;
+  const st = strides(data.dims);
+  const slice = sizeOf(data.dims.slice(k));
+  const n = idx.length / Math.max(k, 1);
+  const combine: BinaryFn | undefined = reduction === 'add' ? arith('Add', data.dtype) : reduction === 'mul' ? arith('Mul', data.dtype) : undefined;
+  if (reduction !== 'none' && !combine) throw new FvizError(`ScatterND reduction '${reduction}' is not folded`);
+  for (let t = 0; t < n; t++) {
+    let base = 0;
+    for (let j = 0; j < k; j++) {
+      const d = data.dims[j]!;
+      const raw = idx[t * k + j]!;
+      const i = raw < 0 ? raw + d : raw;
+      if (!(i >= 0 && i < d)) throw new FvizError(`ScatterND index ${raw} out of range`);
+      base += i * st[j]!;
+    }
+    for (let e = 0; e < slice; e++) out[base + e] = combine ? combine(out[base + e]!, upd[t * slice + e]!) : upd[t * slice + e]!;
+  }
+  return make(data.dtype, data.dims, out);
 }
 
 /** The tensor a Constant node holds. */
@@ -369,6 +396,8 @@ export function evaluateNode(node: Node, inputs: (TensorData | undefined)[], out
           vals.push(typeof s === 'bigint' ? s + BigInt(i) * (d as bigint) : (s as number) + i * (d as number));
         return [make(out.dtype, dims, vals)];
       }
+      case 'ScatterND':
+        return [scatterND(x!, inputs[1]!, inputs[2]!, node.attrs['reduction']?.s ?? 'none')];
       case 'Shape':
       case 'Size':
         return undefined; // folded from types, not values (see foldConstants)

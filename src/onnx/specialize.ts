@@ -57,6 +57,12 @@ export function staticSize(info: ImageInput): [number, number] | undefined {
   return typeof info.height === 'number' && typeof info.width === 'number' ? [info.height, info.width] : undefined;
 }
 
+/** The one line for an image input whose height or width is dynamic when no size was given. */
+export function dynamicSizeError(shown: string, info: ImageInput, where = 'and no card'): FvizError {
+  const axes = dynamicAxes(info).filter((a) => a === 'height' || a === 'width');
+  return new FvizError(`model ${shown} has a dynamic input size (${axes.join(', ')}) ${where}: pass --size N (or H,W)`, { subject: shown });
+}
+
 /**
  * Fix the spatial dims of every 4-D graph input to `size` (height, width) where they are dynamic. A static
  * dim that differs from `size` is an error naming both.

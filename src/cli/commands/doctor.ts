@@ -1,5 +1,6 @@
 import type { CommandModule } from './types.ts';
 import { doctor } from '../../autodiff/doctor.ts';
+import { inputOverrides } from './visualize.ts';
 
 export const doctorCommand: CommandModule = (y) =>
   y.command(
@@ -11,12 +12,14 @@ export const doctorCommand: CommandModule = (y) =>
         .option('objective', { type: 'string', describe: 'objective to check (default: random)' })
         .option('seed', { type: 'number', default: 0 })
         .option('directions', { type: 'number', default: 3, describe: 'random directions for the finite-difference check' })
+        .option('size', { type: 'string', describe: 'input size H or H,W for a model with a dynamic input size (default: its card)' })
         .option('json', { type: 'boolean' }),
     async (a) => {
       const r = await doctor(a.model as string, {
         seed: a.seed as number,
         objective: a.objective as string | undefined,
         directions: a.directions as number,
+        size: inputOverrides({ size: a.size }).size,
         threads: a.threads as number | undefined,
         device: a.device as 'cpu' | 'cuda',
       });
