@@ -245,6 +245,21 @@ describe('Loop', () => {
     }
   });
 
+  it('a condition recomputed every iteration cannot be unrolled: one line saying so', async () => {
+    const m = loopModel(3, 'computed');
+    const p = prepareModel(m);
+    expect(ops(p)).toContain('Loop');
+    const x = randn([1, 3]);
+    // It still runs as onnxruntime runs it.
+    expect(maxAbsDiff(Object.values(await runModel(p, { x }))[0]!, Object.values(await runModel(m, { x }))[0]!)).toBeLessThan(1e-6);
+    const err = await ObjectiveGradient.create(p, { objective: 'y:0' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(FvizError);
+    expect((err as Error).message).toMatch(/^node 'loop_node' \(Loop, opset 13\): fviz cannot unroll it: its condition is recomputed on every iteration; export the model with the loop unrolled/);
+  });
+
   it('a trip count from the input stays (off the path), and names the node on the path', async () => {
     const m = loopModel('input');
     const p = prepareModel(m);

@@ -314,7 +314,7 @@ export function unrollLoop(node: Node, consts: ReadonlyMap<string, TensorData>, 
 
 // ------------------------------------------------------------------ what stays
 
-/** The graph inputs a value depends on (through nodes and captured reads). */
+/** The graph inputs whose values a value depends on (through nodes and captured reads; not through Shape). */
 function inputsReaching(graph: Graph, value: string): string[] {
   const producer = new Map<string, Node>();
   for (const n of graph.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
@@ -328,7 +328,7 @@ function inputsReaching(graph: Graph, value: string): string[] {
     seen.add(v);
     if (inputs.has(v)) found.add(v);
     const p = producer.get(v);
-    if (!p) continue;
+    if (!p || p.opType === 'Shape' || p.opType === 'Size') continue; // sizes are fixed once the input size is
     stack.push(...p.inputs.filter((i) => i));
     for (const a of Object.values(p.attrs)) if (a.g) stack.push(...capturedNames(a.g));
   }
@@ -339,14 +339,29 @@ function inputsReaching(graph: Graph, value: string): string[] {
 export function controlFlowError(node: Node, graph: Graph, opset: number): FvizError {
   const head = `node '${node.name}' (${node.opType}, opset ${opset})`;
   const fix = 'export the model with that decision fixed (trace it with torch.onnx.export rather than scripting it, or remove the data-dependent branch)';
-  const what = node.opType === 'If' ? 'its condition' : node.opType === 'Loop' ? 'its trip count or condition' : 'its iterations';
-  const cond = node.opType === 'If' ? node.inputs[0] : node.opType === 'Loop' ? node.inputs[0] || node.inputs[1] : undefined;
-  const from = cond ? inputsReaching(graph, cond) : [];
-  const dep = from.length
-    ? `${what} depends on the values of input ${from.map((v) => `'${v}'`).join(', ')}, so the path through it changes with the input`
-    : `${what} is not a constant after folding`;
-  const fixed = isStaticShape(graph.inputs[0]?.shape ?? []) ? '' : ' (or give the input a static size: --size N)';
-  return new FvizError(`${head}: ${dep}; fviz differentiates control flow only when it is fixed by the input size: ${fix}${fixed}`, {
+  const dynamicInput = !graph.inputs.every((v) => isStaticShape(v.shape));
+  const sizeFix = dynamicInput ? ' (or give the input a static size: --size N)' : '';
+  let reason: string;
+  if (node.opType === 'If') {
+    const from = node.inputs[0] ? inputsReaching(graph, node.inputs[0]) : [];
+    reason = from.length
+      ? `its condition depends on the values of input ${from.map((v) => `'${v}'`).join(', ')}, so the branch taken changes with the input`
+      : dynamicInput
+        ? 'its condition depends on the input size, which is dynamic'
+        : 'its condition is not a constant after folding';
+  } else if (node.opType === 'Loop') {
+    const why = unrollLoop(node, graph.initializers, new NameSpace(graph));
+    const cond = node.inputs[0] || node.inputs[1];
+    const from = cond ? inputsReaching(graph, cond) : [];
+    if (typeof why === 'string' && !why.includes('depends on the input'))
+      return new FvizError(`${head}: fviz cannot unroll it: ${why}; export the model with the loop unrolled (a fixed, small number of iterations)`, {
+        subject: node.name,
+      });
+    reason = from.length
+      ? `its trip count or condition depends on the values of input ${from.map((v) => `'${v}'`).join(', ')}, so the path through it changes with the input`
+      : 'its trip count or condition is not a constant after folding';
+  } else reason = `${node.opType} bodies are not differentiated by fviz`;
+  return new FvizError(`${head}: ${reason}; fviz differentiates control flow only when it is fixed by the input size: ${fix}${sizeFix}`, {
     subject: node.name,
   });
 }
