@@ -80,6 +80,19 @@ describe('visualize without a card', () => {
   });
 });
 
+describe('inspect and doctor take --size for a dynamic model', () => {
+  it('inspect shows the specialized shapes; doctor without --size or card is the one line', () => {
+    const r = fviz(['inspect', models.dynamic, '--size', '20,24', '--json']);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.inputs[0].shape).toEqual([1, 3, 20, 24]);
+    expect(report.tensors.find((t: { name: string }) => t.name === 'tokens_out0').shape).toEqual([1, 8, 480]);
+    const d = fviz(['doctor', models.dynamic]);
+    expect(d.status).toBe(2);
+    expect(d.stderr.trim()).toMatch(/^fviz: model .*dynamic\.onnx has a dynamic input size \(height, width\) and no card: pass --size N/);
+  });
+});
+
 describe("onnxruntime's messages in fviz's words", () => {
   it('invalid dimensions, rank and type each become one explained line', () => {
     const dims = explainRunError(
