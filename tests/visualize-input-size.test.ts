@@ -55,6 +55,9 @@ describe('visualize without a card', () => {
     visualizes(['--model', models.static64], out, [64, 64]);
     const img = await readImage(join(out, 'result.png'));
     expect(img.dims.slice(2)).toEqual([64, 64]);
+    // Its file fixes batch 1; --batch 2 rebatches it.
+    const run = visualizes(['--model', models.static64, '--batch', '2'], join(dir, 'static-b2'), [64, 64]);
+    expect(run.final.length).toBe(2);
   });
 
   it('an NHWC model takes the same display image, transposed', () => {

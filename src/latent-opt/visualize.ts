@@ -1,7 +1,6 @@
 // `fviz visualize` as a library function: resolve the models, run the chosen method, write the run folder.
 import { FvizError } from '../errors.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import { readModel } from '../onnx/proto.ts';
+import { loadAtBatch } from '../dataset/scan.ts';
 import type { Model } from '../onnx/ir.ts';
 import { resolveClassifier, resolveGenerator } from '../models/registry.ts';
 import type { Classifier, InputConvention } from '../classifier/card.ts';
@@ -57,9 +56,12 @@ export interface VisualizeResult {
   record: Omit<RunRecord, 'outputs'>;
 }
 
-/** A model prepared for `batch` items, its dynamic spatial dims (if any) specialized to `size`. */
+/**
+ * A model prepared for `batch` items (also when its file fixes batch 1), its dynamic spatial dims (if any)
+ * specialized to `size`.
+ */
 export function loadPrepared(path: string, batch: number, size?: [number, number]): Model {
-  return prepareModel(readModel(path), { batch, size, source: path });
+  return loadAtBatch(path, batch, size);
 }
 
 /** DGN-AM through a generator. */
