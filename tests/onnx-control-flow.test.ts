@@ -303,6 +303,27 @@ describe('an If that stays dynamic', () => {
     expect(grad[0]).toBe(0);
   });
 
+  it('a data-dependent If that selects constants is compiled with the values its branches read', async () => {
+    const g = emptyGraph('select');
+    g.inputs = [{ name: 'x', dtype: 'float32', shape: [1, 4] }];
+    const b = new GraphBuilder(g);
+    const two = b.constant(tensor('float32', [], [2]), 'two');
+    const minus = b.constant(tensor('float32', [], [-1]), 'minus');
+    const cond = b.op('Greater', [b.op('ReduceSum', ['x'], { keepdims: { i: 0 } }), b.constant(tensor('float32', [], [0]))], {}, 'positive');
+    const s = b.node('If', [cond], { then_branch: { g: body('then', [], (t) => [t.op('Identity', [two])]) }, else_branch: { g: body('else', [], (e) => [e.op('Identity', [minus])]) } }, 1, 'sign')[0]!;
+    b.node('Mul', ['x', s], {}, ['y'], 'y');
+    g.outputs = [{ name: 'y', dtype: 'float32', shape: [] }];
+    const p = prepareModel(model(g));
+    expect(ops(p)).toContain('If');
+    for (const v of [1, -1]) {
+      const x = tensor('float32', [1, 4], [v, 0.5 * v, 0.25, 0]);
+      const { value, grad } = await gradient(p, x, 'y:1');
+      const sel = v > 0 ? 2 : -1;
+      expect(value).toBeCloseTo(sel * 0.5 * v, 6);
+      expect(grad[1]).toBe(sel);
+    }
+  });
+
   it('on the objective path: one line naming the node, its opset, the input and the fix', async () => {
     const p = prepareModel(dynamicIf(true));
     const err = await ObjectiveGradient.create(p, { objective: `${p.graph.outputs[0]!.name}:1` }).then(
