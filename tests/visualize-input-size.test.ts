@@ -81,6 +81,15 @@ describe('visualize without a card', () => {
     writeFileSync(carded.replace(/\.onnx$/, '.card.json'), JSON.stringify({ name: 'carded', model: 'carded.onnx', input: { size: [224, 224] } }));
     fails(['--model', carded, '--out', join(dir, 'w')], /carded\.onnx takes 64x64 images .*not 224x224.*correct the size in the model card/);
   });
+
+  it('a card without a size leaves it to the model', () => {
+    const sizeless = save('sizeless.onnx', imageModel({ shape: [1, 3, 48, 48] }));
+    writeFileSync(sizeless.replace(/\.onnx$/, '.card.json'), JSON.stringify({ name: 'sizeless', model: 'sizeless.onnx', input: { channels: 'BGR' } }));
+    visualizes(['--model', sizeless], join(dir, 'sizeless'), [48, 48]);
+    const dyn = save('sizeless-dyn.onnx', imageModel({ shape: ['n', 3, 'h', 'w'] }));
+    writeFileSync(dyn.replace(/\.onnx$/, '.card.json'), JSON.stringify({ name: 'sizeless-dyn', model: 'sizeless-dyn.onnx' }));
+    fails(['--model', dyn, '--out', join(dir, 'v')], /has a dynamic input size \(height, width\) and its card gives no size: pass --size N/);
+  });
 });
 
 describe('inspect and doctor take --size for a dynamic model', () => {

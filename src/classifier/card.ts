@@ -84,16 +84,16 @@ function readLabels(card: ClassifierCard, cardDir: string): string[] | undefined
 }
 
 /**
- * The input size of a model without a card: its image input's static height and width, else `--size`;
- * a dynamic size without `--size` is one line asking for it.
+ * The input size of a model whose card gives none: its image input's static height and width, else
+ * `--size`; a dynamic size without `--size` is one line asking for it.
  */
-function sizeFromModel(modelPath: string, given: [number, number] | undefined, shown: string): [number, number] {
+function sizeFromModel(modelPath: string, given: [number, number] | undefined, shown: string, hasCard: boolean): [number, number] {
   const info = imageInput(readModel(modelPath));
   if (!info) return given ?? DEFAULT_INPUT.size;
   const fixed = staticSize(info);
   if (fixed) return fixed; // a different --size is refused with both sizes when the model is prepared
   if (given) return given;
-  throw dynamicSizeError(shown, info);
+  throw dynamicSizeError(shown, info, hasCard ? 'and its card gives no size' : 'and no card');
 }
 
 /** A classifier from a model path; the card beside it if any, else `builtinCard` over the defaults; then the input overrides. */
@@ -105,7 +105,8 @@ export function openClassifier(modelPath: string, overrides: Partial<InputConven
     ? readCard(cardPath)
     : { name: basename(abs, '.onnx'), model: basename(abs), input: { ...DEFAULT_INPUT }, ...builtinCard };
   // Without a card that gives a size, the model's own input decides it.
-  if (!cardPath && !builtinCard?.input?.size) card.input = { ...DEFAULT_INPUT, ...card.input, size: sizeFromModel(abs, overrides.size, modelPath) };
+  const cardSize = cardPath ? card.input?.size : builtinCard?.input?.size;
+  if (!cardSize) card.input = { ...DEFAULT_INPUT, ...card.input, size: sizeFromModel(abs, overrides.size, modelPath, !!cardPath) };
   card.input = { ...DEFAULT_INPUT, ...card.input, ...overrides };
   const labels = readLabels(card, cardPath ? dirname(cardPath) : dirname(abs));
   return { card, modelPath: abs, labels };
