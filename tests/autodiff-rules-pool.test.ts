@@ -123,6 +123,8 @@ describe('AveragePool rule', () => {
     ...avgCase('ceil_mode window past the padded end', [1, 2, 6, 5], { kernel_shape: ints([3, 2]), strides: ints([2, 2]), pads: ints([1, 0, 0, 0]), ceil_mode: { i: 1 } }),
     ...avgCase('VALID ceil_mode', [1, 2, 5, 7], { kernel_shape: ints([2, 3]), strides: ints([2, 2]), auto_pad: { s: 'VALID' }, ceil_mode: { i: 1 } }),
     ...avgCase('SAME_LOWER', [1, 2, 5, 6], { kernel_shape: ints([2, 3]), strides: ints([2, 2]), auto_pad: { s: 'SAME_LOWER' } }),
+    ...avgCase('3-D 5x1x1 over channels (PyTorch LRN)', [1, 1, 8, 3, 3], { kernel_shape: ints([5, 1, 1]), pads: ints([2, 0, 0, 2, 0, 0]) }),
+    ...avgCase('3-D 3x2x2 strides 2, asymmetric pads', [2, 2, 5, 4, 5], { kernel_shape: ints([3, 2, 2]), strides: ints([2, 2, 2]), pads: ints([1, 0, 1, 0, 1, 0]) }),
     ...avgCase('5x5 stride 3 (GoogLeNet aux head)', [1, 2, 14, 14], { kernel_shape: ints([5, 5]), strides: ints([3, 3]) }),
     ...avgCase('7x7 on 7x7', [2, 3, 7, 7], { kernel_shape: ints([7, 7]) }),
     ...avgCase('1-D', [2, 3, 9], { kernel_shape: ints([3]), strides: ints([2]), pads: ints([2, 1]) }),

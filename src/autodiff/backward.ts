@@ -6,6 +6,8 @@ import { isFloat } from '../onnx/tensor.ts';
 import { GradContext } from './context.ts';
 import { rules, supportedOps } from './rules/index.ts';
 import { overriddenRule } from './overrides.ts';
+import { nodeReads } from '../onnx/topo.ts';
+import { controlFlowError, isControlFlow } from '../onnx/control-flow.ts';
 
 export interface BackwardRequest {
   /** Forward output -> name of a value (constant or graph input) holding its upstream gradient. */
@@ -20,7 +22,7 @@ export interface BackwardRequest {
 export function activeValues(graph: Graph, wrt: string[]): Set<string> {
   const active = new Set(wrt);
   for (const n of graph.nodes) {
-    if (!n.inputs.some((i) => i && active.has(i))) continue;
+    if (!nodeReads(n).some((i) => active.has(i))) continue;
     for (const o of n.outputs) {
       const t = graph.valueTypes.get(o);
       if (o && t && isFloat(t.dtype)) active.add(o);
@@ -35,7 +37,7 @@ function reachingValues(graph: Graph, outputs: Iterable<string>): Set<string> {
   for (let k = graph.nodes.length - 1; k >= 0; k--) {
     const n = graph.nodes[k]!;
     if (!n.outputs.some((o) => o && reach.has(o))) continue;
-    for (const i of n.inputs) if (i) reach.add(i);
+    for (const i of nodeReads(n)) reach.add(i);
   }
   return reach;
 }
@@ -64,10 +66,13 @@ export function appendBackward(graph: Graph, req: BackwardRequest): Map<string, 
   const opset = req.opset ?? 17;
   // Check coverage first, so a missing rule fails before any work.
   const onPath = forward.filter(
-    (n) => n.outputs.some((o) => o && reach.has(o) && active.has(o)) && n.inputs.some((i) => i && active.has(i)),
+    (n) => n.outputs.some((o) => o && reach.has(o) && active.has(o)) && nodeReads(n).some((i) => active.has(i)),
   );
   const ruleOf = (n: Node) => overriddenRule(n) ?? (n.domain === '' ? rules[n.opType] : undefined);
-  for (const n of onPath) if (!ruleOf(n)) throw missingRuleError(n, opset);
+  for (const n of onPath) {
+    if (ruleOf(n)) continue;
+    throw isControlFlow(n) ? controlFlowError(n, graph, opset) : missingRuleError(n, opset);
+  }
   for (let k = onPath.length - 1; k >= 0; k--) {
     const n = onPath[k]!;
     if (!n.outputs.some((o) => o && ctx.grad(o) !== undefined)) continue;

@@ -4,7 +4,9 @@
 //            with the upstream gradients (a vector-Jacobian product), for chaining pieces through TypeScript.
 import { FvizError, nearestNames } from '../errors.ts';
 import type { Graph, Model, TensorData, ValueInfo } from '../onnx/ir.ts';
-import { cloneModel, CANONICAL_OPSET, defaultOpset, emptyGraph, emptyModel } from '../onnx/ir.ts';
+import { cloneModel, CANONICAL_OPSET, emptyGraph, emptyModel } from '../onnx/ir.ts';
+import { sourceOpset } from '../onnx/control-flow.ts';
+import { nodeReads } from '../onnx/topo.ts';
 import { tensor } from '../onnx/tensor.ts';
 import { appendBackward } from './backward.ts';
 import { expandLRN } from './rules/LRN.ts';
@@ -99,7 +101,7 @@ export function pruneGraph(g: Graph): void {
     const n = g.nodes[k]!;
     if (!n.outputs.some((o) => o && needed.has(o))) continue;
     kept.push(n);
-    for (const i of n.inputs) if (i) needed.add(i);
+    for (const i of nodeReads(n)) needed.add(i); // subgraphs read enclosing values too
   }
   g.nodes = kept.reverse();
   for (const k of [...g.initializers.keys()]) if (!needed.has(k)) g.initializers.delete(k);
@@ -146,7 +148,7 @@ function buildGradientGraph(model: Model, spec: GradientSpec) {
     }
   }
   g.inputs.push(...gradInputs);
-  const grads = appendBackward(g, { seeds, wrt: spec.wrt, opset: defaultOpset(model) });
+  const grads = appendBackward(g, { seeds, wrt: spec.wrt, opset: sourceOpset(model) });
   for (const rewrite of GRAPH_REWRITES) if (rewrite.stage === 'gradient') rewrite.apply(g, keep, forwardNames);
   const gradNames = new Map<string, string>();
   const outputs: ValueInfo[] = [];
@@ -210,7 +212,7 @@ export function compileSplit(model: Model, spec: Omit<GradientSpec, 'seedOnes'>)
     fwdOutputs.add(o);
     fwdGraph.outputs.push(valueInfo(g, o));
   }
-  for (const n of fwd) for (const i of n.inputs) if (g.initializers.has(i)) fwdGraph.initializers.set(i, g.initializers.get(i)!);
+  for (const n of fwd) for (const i of nodeReads(n)) if (g.initializers.has(i)) fwdGraph.initializers.set(i, g.initializers.get(i)!);
   for (const [k, v] of g.valueTypes) fwdGraph.valueTypes.set(k, v);
   pruneGraph(fwdGraph);
 

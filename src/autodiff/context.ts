@@ -7,6 +7,7 @@ import { sizeOf } from '../onnx/ir.ts';
 import { inferNode } from '../onnx/shapes.ts';
 import { tensor } from '../onnx/tensor.ts';
 import { dtypeCode } from '../onnx/proto.ts';
+import { noStaticShapeError } from '../onnx/specialize.ts';
 
 export class GradContext {
   readonly b: GraphBuilder;
@@ -33,7 +34,7 @@ export class GradContext {
   shape(name: string): number[] {
     const s = this.type(name).shape;
     if (!s.every((d): d is number => typeof d === 'number'))
-      throw new FvizError(`value '${name}' has a symbolic shape [${s}]: fix the batch size before compiling`);
+      throw noStaticShapeError(this.graph, name, `value '${name}'`);
     return s;
   }
 

@@ -14,6 +14,9 @@ import { coveredOps, formatUncovered, opKey, uncoveredOps, type UncoveredOp } fr
 import { appendObjective } from '../objectives/build.ts';
 import { castTensor, isFloat } from '../onnx/tensor.ts';
 import { fitInputToArray, frozenDirectionalCheck, frozenMismatch, type DirectionResult } from './doctor-check.ts';
+import { resolve } from 'node:path';
+import { cardPathFor, readCard } from '../classifier/card.ts';
+import { dynamicSizeError, imageInput, staticSize } from '../onnx/specialize.ts';
 
 export interface OpCoverage {
   op: string;
@@ -74,14 +77,24 @@ function randomObjective(model: Model, rng: Rng): string {
   return `${name}:${rng.int(shape[1]!)}`;
 }
 
+/** The size to specialize a dynamic image input to: `--size`, else the card's; undefined for static inputs. */
+function doctorSize(modelPath: string, raw: Model, given?: [number, number]): [number, number] | undefined {
+  const info = imageInput(raw);
+  if (given || !info || staticSize(info)) return given;
+  const cardPath = cardPathFor(resolve(modelPath));
+  const fromCard = cardPath ? readCard(cardPath).input?.size : undefined;
+  if (fromCard) return fromCard;
+  throw dynamicSizeError(modelPath, info);
+}
+
 export async function doctor(
   modelPath: string,
-  opts: SessionOptions & { seed?: number; objective?: string; directions?: number; input?: TensorData } = {},
+  opts: SessionOptions & { seed?: number; objective?: string; directions?: number; input?: TensorData; size?: [number, number] } = {},
 ): Promise<DoctorReport> {
   const raw = readModel(modelPath);
-  // An input array fixes the input's symbolic dims (else the batch is 1).
+  // An input array fixes the input's symbolic dims (else the batch is 1 and the size comes from --size or the card).
   if (opts.input) fitInputToArray(raw.graph.inputs[0]!, opts.input, modelPath);
-  const model = prepareModel(raw, { batch: 1 });
+  const model = prepareModel(raw, { batch: 1, size: doctorSize(modelPath, raw, opts.size), source: modelPath });
   const ops = opCoverage(model);
   const missing = ops.filter((o) => !o.covered).map((o) => o.op);
   const uncovered = uncoveredOps(model.graph, raw.opsets);

@@ -8,6 +8,8 @@ import { GraphBuilder } from '../onnx/builder.ts';
 import type { Model } from '../onnx/ir.ts';
 import { cloneModel } from '../onnx/ir.ts';
 import { tensor } from '../onnx/tensor.ts';
+import { readModel } from '../onnx/proto.ts';
+import { dynamicSizeError, imageInput, layoutOf, staticSize } from '../onnx/specialize.ts';
 
 export interface InputConvention {
   /** Channel order the network expects. */
@@ -83,6 +85,19 @@ function readLabels(card: ClassifierCard, cardDir: string): string[] | undefined
   return undefined;
 }
 
+/**
+ * The input size of a model whose card gives none: its image input's static height and width, else
+ * `--size`; a dynamic size without `--size` is one line asking for it.
+ */
+function sizeFromModel(modelPath: string, given: [number, number] | undefined, shown: string, hasCard: boolean): [number, number] {
+  const info = imageInput(readModel(modelPath));
+  if (!info) return given ?? DEFAULT_INPUT.size;
+  const fixed = staticSize(info);
+  if (fixed) return fixed; // a different --size is refused with both sizes when the model is prepared
+  if (given) return given;
+  throw dynamicSizeError(shown, info, hasCard ? 'and its card gives no size' : 'and no card');
+}
+
 /** A classifier from a model path; the card beside it if any, else `builtinCard` over the defaults; then the input overrides. */
 export function openClassifier(modelPath: string, overrides: Partial<InputConvention> = {}, builtinCard?: Partial<ClassifierCard>): Classifier {
   const abs = resolve(modelPath);
@@ -91,6 +106,9 @@ export function openClassifier(modelPath: string, overrides: Partial<InputConven
   const card: ClassifierCard = cardPath
     ? readCard(cardPath)
     : { name: basename(abs, '.onnx'), model: basename(abs), input: { ...DEFAULT_INPUT }, ...builtinCard };
+  // Without a card that gives a size, the model's own input decides it.
+  const cardSize = cardPath ? card.input?.size : builtinCard?.input?.size;
+  if (!cardSize) card.input = { ...DEFAULT_INPUT, ...card.input, size: sizeFromModel(abs, overrides.size, modelPath, !!cardPath) };
   card.input = { ...DEFAULT_INPUT, ...card.input, ...overrides };
   const labels = readLabels(card, cardPath ? dirname(cardPath) : dirname(abs));
   return { card, modelPath: abs, labels };
@@ -122,17 +140,19 @@ export function withDisplayInput(model: Model, input: InputConvention): Model {
   if (g.inputs.length !== 1) throw new FvizError(`classifier has ${g.inputs.length} inputs; fviz needs exactly one image input`);
   if (g.inputs[0]!.name === DISPLAY_INPUT) renameValue(g, DISPLAY_INPUT, `${DISPLAY_INPUT}__network_input`);
   const orig = g.inputs[0]!;
-  const nhwc = input.layout === 'NHWC';
-  if (orig.shape.length !== 4 || orig.shape[nhwc ? 3 : 1] !== 3)
-    throw new FvizError(`classifier input '${orig.name}' has shape [${orig.shape}]; fviz needs ${nhwc ? 'N x H x W x 3 (the card says NHWC)' : 'N x 3 x H x W'}`);
+  // NHWC models (tfjs conversions say so in their card; tf2onnx's Keras exports are recognized by shape) get the
+  // same N x 3 x H x W display image, transposed last.
+  const layout = input.layout ?? (orig.shape.length === 4 ? layoutOf(orig.shape) : 'NCHW');
+  if (orig.shape.length !== 4 || orig.shape[layout === 'NCHW' ? 1 : 3] !== 3)
+    throw new FvizError(`classifier input '${orig.name}' has shape [${orig.shape}]; fviz needs ${layout === 'NHWC' ? 'N x H x W x 3 (NHWC)' : 'N x 3 x H x W (or N x H x W x 3)'}`);
+  const shape = layout === 'NCHW' ? [...orig.shape] : [orig.shape[0]!, 3, orig.shape[1]!, orig.shape[2]!];
   const dtype = orig.dtype;
-  const shape = nhwc ? [orig.shape[0]!, 3, orig.shape[1]!, orig.shape[2]!] : [...orig.shape];
   const [lo, hi] = input.range;
   const scale = input.std.map((s) => (hi - lo) / s);
   const offset = input.mean.map((mu, c) => (lo - mu) / input.std[c]!);
   const b = new GraphBuilder(g);
   const before = g.nodes.length;
-  g.inputs = [{ name: DISPLAY_INPUT, dtype, shape }];
+  g.inputs = [{ name: DISPLAY_INPUT, dtype, shape: [...shape] }];
   g.valueTypes.set(DISPLAY_INPUT, { dtype, shape: [...shape] });
   let x = DISPLAY_INPUT;
   if (input.channels === 'BGR') {
@@ -144,13 +164,11 @@ export function withDisplayInput(model: Model, input: InputConvention): Model {
   const scaled = b.op('Mul', [x, sc], {}, 'preprocess');
   g.valueTypes.set(scaled, { dtype, shape: [...shape] });
   // The last preprocessing node writes the original input's name, so the rest of the graph is untouched.
-  if (nhwc) {
-    const shifted = b.op('Add', [scaled, off], {}, 'preprocess_offset');
-    g.valueTypes.set(shifted, { dtype, shape: [...shape] });
-    g.nodes.push({ name: 'to_channels_last', opType: 'Transpose', domain: '', inputs: [shifted], outputs: [orig.name], attrs: { perm: { ints: [0, 2, 3, 1] } } });
-  } else {
-    g.nodes.push({ name: 'preprocess_offset', opType: 'Add', domain: '', inputs: [scaled, off], outputs: [orig.name], attrs: {} });
-  }
+  const shifted = layout === 'NCHW' ? orig.name : b.fresh('preprocess_nchw');
+  g.nodes.push({ name: 'preprocess_offset', opType: 'Add', domain: '', inputs: [scaled, off], outputs: [shifted], attrs: {} });
+  g.valueTypes.set(shifted, { dtype, shape: [...shape] });
+  if (layout === 'NHWC')
+    g.nodes.push({ name: 'preprocess_to_nhwc', opType: 'Transpose', domain: '', inputs: [shifted], outputs: [orig.name], attrs: { perm: { ints: [0, 2, 3, 1] } } });
   g.valueTypes.set(orig.name, { dtype, shape: [...orig.shape] });
   // Move the new nodes to the front (they were appended).
   const added = g.nodes.splice(before);

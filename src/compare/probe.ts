@@ -18,7 +18,7 @@ export function targetUnit(objective: string): string {
 }
 
 function displayModel(c: Classifier): Model {
-  return withDisplayInput(prepareModel(readModel(c.modelPath), { batch: 1 }), c.card.input);
+  return withDisplayInput(prepareModel(readModel(c.modelPath), { batch: 1, size: c.card.input.size, source: c.modelPath }), c.card.input);
 }
 
 function checkSize(img: Nchw, size: [number, number], who: string): void {

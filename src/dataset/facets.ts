@@ -206,7 +206,7 @@ export async function multifacetedVisualization(o: FacetsOptions): Promise<Facet
   const pixels = await decodeMany(source, sourceIdx, probe.size);
 
   // 2. Embed and cluster.
-  const whole = loadAtBatch(classifier.modelPath, 1);
+  const whole = loadAtBatch(classifier.modelPath, 1, classifier.card.input.size);
   const terms = resolveTerms(whole, parseObjective(o.objective), { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases });
   const embedLayer = o.embedLayer ?? defaultEmbedLayer(whole, terms);
   const emb = await embedImages({ model: o.model, input: o.input }, embedLayer, sourceIdx.map((i) => pixels.get(i)!), o);

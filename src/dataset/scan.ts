@@ -78,11 +78,11 @@ function finishProbe(prepared: Model, classifier: Classifier, tensor: string, id
  * twins say 1): the first input dim is made symbolic first. A graph that bakes the batch into a Reshape
  * cannot be rebatched; the error says to use --batch 1.
  */
-export function loadAtBatch(path: string, batch: number): Model {
+export function loadAtBatch(path: string, batch: number, size?: [number, number]): Model {
   const raw = readModel(path);
   for (const input of raw.graph.inputs) if (input.shape.length > 0 && input.shape[0] !== batch) input.shape[0] = 'batch';
   try {
-    return prepareModel(raw, { batch, source: path });
+    return prepareModel(raw, { batch, size, source: path });
   } catch (e) {
     if (batch === 1 || !(e instanceof FvizError)) throw e;
     throw new FvizError(`${path} does not run at batch ${batch} (${e.message}); use --batch 1`, { cause: e });
@@ -91,7 +91,7 @@ export function loadAtBatch(path: string, batch: number): Model {
 
 /** A probe of one layer (a tensor name or an alias). */
 export async function layerProbe(classifier: Classifier, layer: string, batch: number): Promise<ScanProbe> {
-  const prepared = loadAtBatch(classifier.modelPath, batch);
+  const prepared = loadAtBatch(classifier.modelPath, batch, classifier.card.input.size);
   const aliases = modelAliases(prepared, classifier);
   // 'logits' names the class scores of any classifier (the card's pre-softmax tensor, else the Softmax input).
   const g = prepared.graph;
@@ -106,7 +106,7 @@ export async function layerProbe(classifier: Classifier, layer: string, batch: n
 
 /** A probe of an objective's value per image (`class:K`, `TENSOR:C`, sums...), as an N-vector. */
 export async function objectiveProbe(classifier: Classifier, objective: string, batch: number): Promise<ScanProbe & { terms: string[] }> {
-  const prepared = loadAtBatch(classifier.modelPath, batch);
+  const prepared = loadAtBatch(classifier.modelPath, batch, classifier.card.input.size);
   const obj = appendObjective(prepared, objective, { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases });
   const probe = finishProbe(obj.model, classifier, OBJECTIVE_PER_ITEM, {
     model: await fileSha256(classifier.modelPath),

@@ -31,7 +31,7 @@ export async function encodeImages(encoder: string, images: Nchw | string[], opt
     parts.forEach((p, k) => data.set(p.data, k * per));
     batch = { dtype: 'float32', dims: [parts.length, 3, size[0], size[1]], data };
   } else batch = images;
-  const prepared = prepareModel(readModel(cls.modelPath), { batch: batch.dims[0] });
+  const prepared = prepareModel(readModel(cls.modelPath), { batch: batch.dims[0], size: [batch.dims[2]!, batch.dims[3]!], source: cls.modelPath });
   const m = withDisplayInput(prepared, cls.card.input);
   const name = resolveTensor(m.graph, tensor, cls.card.aliases ?? {});
   const t = m.graph.valueTypes.get(name)!;

@@ -3,6 +3,7 @@
 // jitter each step and Nguyen-style normalized steps (step / mean|g|).
 import { FvizError } from '../errors.ts';
 import { readModel } from '../onnx/proto.ts';
+import { layoutOf } from '../onnx/specialize.ts';
 import { prepareModel } from '../onnx/prepare.ts';
 import type { Model } from '../onnx/ir.ts';
 import { pruneGraph } from '../autodiff/compile.ts';
@@ -48,7 +49,8 @@ export function networkUpTo(classifier: Classifier, layer: string, size: Size2):
   raw.graph.outputs = [{ name: tensor, dtype: t.dtype, shape: [] }];
   raw.graph.valueTypes = new Map();
   pruneGraph(raw.graph);
-  raw.graph.inputs = [{ ...input, shape: [1, input.shape[1] ?? 3, size[0], size[1]] }];
+  const nhwc = input.shape.length === 4 && layoutOf(input.shape) === 'NHWC';
+  raw.graph.inputs = [{ ...input, shape: nhwc ? [1, size[0], size[1], input.shape[3]!] : [1, input.shape[1] ?? 3, size[0], size[1]] }];
   let model: Model;
   try {
     model = prepareModel(raw, { batch: 1 });

@@ -1,7 +1,6 @@
 // `fviz visualize` as a library function: resolve the models, run the chosen method, write the run folder.
 import { FvizError } from '../errors.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import { readModel } from '../onnx/proto.ts';
+import { loadAtBatch } from '../dataset/scan.ts';
 import type { Model } from '../onnx/ir.ts';
 import { resolveClassifier, resolveGenerator } from '../models/registry.ts';
 import type { Classifier, InputConvention } from '../classifier/card.ts';
@@ -57,8 +56,12 @@ export interface VisualizeResult {
   record: Omit<RunRecord, 'outputs'>;
 }
 
-export function loadPrepared(path: string, batch: number): Model {
-  return prepareModel(readModel(path), { batch });
+/**
+ * A model prepared for `batch` items (also when its file fixes batch 1), its dynamic spatial dims (if any)
+ * specialized to `size`.
+ */
+export function loadPrepared(path: string, batch: number, size?: [number, number]): Model {
+  return loadAtBatch(path, batch, size);
 }
 
 /** DGN-AM through a generator. */
@@ -73,7 +76,7 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
   if (generator.card.codeSize && codeSize !== generator.card.codeSize)
     throw new FvizError(`generator card says code size ${generator.card.codeSize} but the model takes ${codeSize}`);
   if (!generator.card.codeSize && (generator.lower || generator.upper)) throw new FvizError('generator card has bounds but no codeSize');
-  const cls = loadPrepared(classifier.modelPath, batch);
+  const cls = loadPrepared(classifier.modelPath, batch, classifier.card.input.size);
   const program = await DgnProgram.create({
     generator: gen,
     classifier: cls,
@@ -188,7 +191,7 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
   if (o.diversity && !o.diversityLayer) throw new FvizError('--diversity needs --diversity-layer LAYER (a convolutional layer, e.g. the objective\'s)');
   const size = classifier.card.input.size;
   if (opts.initImage) o.initImage = await readImage(opts.initImage, { size });
-  const model = loadPrepared(classifier.modelPath, o.batch);
+  const model = loadPrepared(classifier.modelPath, o.batch, size);
   const net = await pixelNetwork({
     classifier: model,
     card: classifier.card,

@@ -6,6 +6,7 @@ import { GraphBuilder } from '../onnx/builder.ts';
 import type { Graph, Model } from '../onnx/ir.ts';
 import { cloneModel, sizeOf } from '../onnx/ir.ts';
 import { tensor, zeros } from '../onnx/tensor.ts';
+import { noStaticShapeError } from '../onnx/specialize.ts';
 import type { ObjectiveAst, Target, Term } from './parse.ts';
 import { formatTarget, parseObjective } from './parse.ts';
 
@@ -46,7 +47,10 @@ export interface ObjectiveModel {
 export function findPreSoftmax(g: Graph): string | undefined {
   for (let k = g.nodes.length - 1; k >= 0; k--) {
     const n = g.nodes[k]!;
-    if (n.opType === 'Softmax' || n.opType === 'LogSoftmax') return n.inputs[0];
+    if (n.opType !== 'Softmax' && n.opType !== 'LogSoftmax') continue;
+    // Class scores are N x K (or N x K x 1 x 1); a transformer's attention softmax (N x heads x T x T) is not.
+    const shape = g.valueTypes.get(n.inputs[0]!)?.shape;
+    if (!shape || shape.length === 2 || (shape.length > 2 && shape.slice(2).every((d) => d === 1))) return n.inputs[0];
   }
   return undefined;
 }
@@ -128,7 +132,7 @@ export function resolveTerms(model: Model, ast: ObjectiveAst, names: ObjectiveNa
     const tensorName = resolveTensor(g, t.tensor, aliases);
     const shape = g.valueTypes.get(tensorName)!.shape;
     if (!shape.every((d): d is number => typeof d === 'number'))
-      throw new FvizError(`tensor '${t.tensor}' has no static shape; fix the batch size first`);
+      throw noStaticShapeError(g, tensorName, `tensor '${t.tensor}'`);
     if (t.kind !== 'layer') {
       if (shape.length < 2) throw new FvizError(`tensor '${t.tensor}' has shape [${shape}]: no channel axis to select from`);
       const channels = shape[1]!;

@@ -7,7 +7,8 @@ import type { DType, Dim, Graph, Node, TensorData, TypedArray, ValueType } from 
 import { isStaticShape, sizeOf } from './ir.ts';
 import { arrayCtor } from './tensor.ts';
 import { inferNode, shapeWindow, sliceRange, symbolicValue } from './shapes.ts';
-import { topoSort } from './topo.ts';
+import { capturedNames, topoSort } from './topo.ts';
+import { controlFlowTypes, expandControlFlow, isControlFlow, NameSpace } from './control-flow.ts';
 
 type Scalar = number | bigint;
 
@@ -17,7 +18,7 @@ export const FOLD_MAX_ELEMENTS = 1 << 16;
 const FOLDABLE = new Set([
   'Constant', 'Shape', 'Size', 'Identity', 'Cast', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Concat',
   'Gather', 'Slice', 'Transpose', 'Expand', 'Tile', 'Where', 'ConstantOfShape', 'Range', 'Add', 'Sub', 'Mul',
-  'Div', 'Min', 'Max', 'Sum', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or',
+  'Div', 'Mod', 'Pow', 'ScatterND', 'Min', 'Max', 'Sum', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or',
   'Not', 'Neg', 'Abs', 'Floor', 'Ceil', 'Sqrt', 'ReduceProd', 'ReduceSum', 'ReduceMin', 'ReduceMax',
 ]);
 
@@ -113,7 +114,7 @@ function castScalar(v: Scalar, to: DType): Scalar {
 
 type BinaryFn = (a: Scalar, b: Scalar) => Scalar;
 
-function arith(op: string, dtype: DType): BinaryFn {
+function arith(op: string, dtype: DType, fmod = false): BinaryFn {
   const big = is64(dtype);
   const int = !(dtype === 'float32' || dtype === 'float64');
   switch (op) {
@@ -132,6 +133,10 @@ function arith(op: string, dtype: DType): BinaryFn {
             return Math.trunc((a as number) / (b as number));
           }
         : (a, b) => (a as number) / (b as number);
+    case 'Mod':
+      return modFn(big, int && !fmod);
+    case 'Pow':
+      return big ? (a, b) => ((b as bigint) < 0n ? 0n : (a as bigint) ** (b as bigint)) : (a, b) => Number(a) ** Number(b);
     case 'Min':
       return (a, b) => (a < b ? a : b);
     case 'Max':
@@ -152,6 +157,24 @@ function arith(op: string, dtype: DType): BinaryFn {
       return (a, b) => (a || b ? 1 : 0);
   }
   throw new FvizError(`no fold for ${op}`);
+}
+
+/**
+ * Mod: with `floored` (fmod=0, integers) the remainder takes the divisor's sign, as in Python; otherwise
+ * (fmod=1) the dividend's, as C's fmod.
+ */
+function modFn(big: boolean, floored: boolean): BinaryFn {
+  if (big)
+    return (a, b) => {
+      const r = (a as bigint) % (b as bigint); // throws on 0: then the node stays
+      return floored && r !== 0n && r < 0n !== (b as bigint) < 0n ? r + (b as bigint) : r;
+    };
+  return (a, b) => {
+    const [x, y] = [a as number, b as number];
+    if (y === 0 && floored) throw new FvizError('integer modulo by zero');
+    const r = x % y;
+    return floored && r !== 0 && r < 0 !== y < 0 ? r + y : r;
+  };
 }
 
 function unaryFn(op: string, dtype: DType): (a: Scalar) => Scalar {
@@ -211,6 +234,31 @@ function reduceTensor(op: string, x: TensorData, axes: number[] | undefined, kee
     seen[f] = true;
   }
   return make(x.dtype, keep ? keptDims : out, acc);
+}
+
+/** ScatterND on constants: each index tuple of `indices` picks a slice of `data` that its update replaces (or adds to, multiplies). */
+function scatterND(data: TensorData, indices: TensorData, updates: TensorData, reduction: string): TensorData {
+  const out = elems(data);
+  const idx = ints(indices)!;
+  const upd = elems(updates);
+  const k = indices.dims[indices.dims.length - 1]!;
+  const st = strides(data.dims);
+  const slice = sizeOf(data.dims.slice(k));
+  const n = idx.length / Math.max(k, 1);
+  const combine: BinaryFn | undefined = reduction === 'add' ? arith('Add', data.dtype) : reduction === 'mul' ? arith('Mul', data.dtype) : undefined;
+  if (reduction !== 'none' && !combine) throw new FvizError(`ScatterND reduction '${reduction}' is not folded`);
+  for (let t = 0; t < n; t++) {
+    let base = 0;
+    for (let j = 0; j < k; j++) {
+      const d = data.dims[j]!;
+      const raw = idx[t * k + j]!;
+      const i = raw < 0 ? raw + d : raw;
+      if (!(i >= 0 && i < d)) throw new FvizError(`ScatterND index ${raw} out of range`);
+      base += i * st[j]!;
+    }
+    for (let e = 0; e < slice; e++) out[base + e] = combine ? combine(out[base + e]!, upd[t * slice + e]!) : upd[t * slice + e]!;
+  }
+  return make(data.dtype, data.dims, out);
 }
 
 /** The tensor a Constant node holds. */
@@ -348,6 +396,8 @@ export function evaluateNode(node: Node, inputs: (TensorData | undefined)[], out
           vals.push(typeof s === 'bigint' ? s + BigInt(i) * (d as bigint) : (s as number) + i * (d as number));
         return [make(out.dtype, dims, vals)];
       }
+      case 'ScatterND':
+        return [scatterND(x!, inputs[1]!, inputs[2]!, node.attrs['reduction']?.s ?? 'none')];
       case 'Shape':
       case 'Size':
         return undefined; // folded from types, not values (see foldConstants)
@@ -371,7 +421,7 @@ export function evaluateNode(node: Node, inputs: (TensorData | undefined)[], out
       default: {
         // Broadcasting binary and variadic ops.
         const present = inputs.filter((t): t is TensorData => !!t);
-        const fn = arith(node.opType, present[0]!.dtype);
+        const fn = arith(node.opType, present[0]!.dtype, attrInt('fmod', 0) !== 0);
         let acc = present[0]!;
         for (const t of present.slice(1)) {
           const od = broadcastDims([acc.dims, t.dims]);
@@ -424,13 +474,29 @@ export function foldConstants(graph: Graph, opts: FoldOptions = {}): FoldResult 
   const gone = new Set<Node>();
   const untyped: Node[] = [];
   graph.nodes = topoSort(graph);
-  for (const node of graph.nodes) {
+  const nodes = graph.nodes;
+  let names: NameSpace | undefined;
+  for (let at = 0; at < nodes.length; at++) {
+    const node = nodes[at]!;
+    if (isControlFlow(node)) {
+      const spliced = expandControlFlow(node, graph.initializers, (names ??= new NameSpace(graph)));
+      if (spliced) {
+        // The body's nodes take the If/Loop's place and are folded in turn.
+        for (const [k, t] of spliced.initializers) {
+          graph.initializers.set(k, t);
+          types.set(k, { dtype: t.dtype, shape: [...t.dims] });
+        }
+        nodes.splice(at, 1, ...spliced.nodes);
+        at--;
+        continue;
+      }
+    }
     const inTypes = node.inputs.map((i) => (i ? types.get(i) : undefined));
     const inConsts = node.inputs.map((i) => (i ? graph.initializers.get(i) : undefined));
     const inSyms = node.inputs.map((i) => (i ? symbols.get(i) : undefined));
     let outTypes: ValueType[];
     try {
-      outTypes = inferNode(node, inTypes, inConsts, inSyms);
+      outTypes = isControlFlow(node) ? controlFlowTypes(node, types, graph.initializers) : inferNode(node, inTypes, inConsts, inSyms);
     } catch (e) {
       if (!opts.lenient || !(e instanceof FvizError)) throw e;
       untyped.push(node);
@@ -478,7 +544,7 @@ export function removeDeadCode(graph: Graph): number {
     if (!n.outputs.some((o) => o && live.has(o))) continue;
     keep.add(n);
     for (const r of n.inputs) if (r) live.add(r);
-    for (const a of Object.values(n.attrs)) if (a.g) for (const sub of a.g.nodes) for (const r of sub.inputs) if (r) live.add(r);
+    for (const a of Object.values(n.attrs)) if (a.g) for (const r of capturedNames(a.g)) live.add(r);
   }
   // Nodes arrive in topological order here, so one backward sweep finds every live node.
   const removed = graph.nodes.length - keep.size;

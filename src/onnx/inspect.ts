@@ -57,6 +57,8 @@ export interface InspectOptions {
   coveredOps?: Iterable<string> | null;
   batch?: number;
   dims?: Record<string, number>;
+  /** Height and width for dynamic spatial dims of image inputs. */
+  size?: [number, number];
   source?: string;
 }
 
@@ -78,7 +80,7 @@ function displayShape(shape: Dim[]): Dim[] {
 export function inspectModel(model: Model, opts: InspectOptions = {}): InspectReport {
   const source = opts.source ?? 'model';
   const fileOps = histogram(model.graph.nodes.map((n) => opKey(n.domain, n.opType)));
-  const m = prepareModel(model, { batch: opts.batch, dims: opts.dims, source, lenient: true });
+  const m = prepareModel(model, { batch: opts.batch, dims: opts.dims, size: opts.size, source, lenient: true });
   const g = m.graph;
   const info = preparedInfo(m)!;
   const typeOf = (name: string): Pick<TensorInfo, 'dtype' | 'shape'> => {

@@ -9,7 +9,8 @@ import { tensor } from './tensor.ts';
 import { groupNormalization } from './groupnorm.ts';
 import { inferNode, symbolicValue } from './shapes.ts';
 import { constantValue, evaluateNode, isFoldableOp, FOLD_MAX_ELEMENTS } from './fold.ts';
-import { topoSort } from './topo.ts';
+import { definedNames, topoSort } from './topo.ts';
+import { SOURCE_OPSET_KEY } from './control-flow.ts';
 
 /** Oldest default-domain opset fviz reads. */
 export const MIN_OPSET = 7;
@@ -67,7 +68,14 @@ class Context {
     readonly b: GraphBuilder,
     readonly opset: number,
     readonly source: string,
+    outer?: Context,
   ) {
+    // A subgraph sees the types and constants of its enclosing scopes.
+    if (outer) {
+      for (const [k, v] of outer.types) this.types.set(k, v);
+      for (const [k, v] of outer.consts) this.consts.set(k, v);
+      for (const [k, v] of outer.symbols) this.symbols.set(k, v);
+    }
     for (const [k, v] of graph.valueTypes) this.types.set(k, v);
     for (const v of graph.inputs) this.types.set(v.name, { dtype: v.dtype, shape: v.shape });
     for (const [k, t] of graph.initializers) {
@@ -492,11 +500,12 @@ function convert(cx: Context, node: Node): Node[] {
   return [node];
 }
 
-function normalizeGraph(graph: Graph, opset: number, source: string): void {
+function normalizeGraph(graph: Graph, opset: number, source: string, outer?: { cx: Context; names: Set<string> }): void {
   const b = new GraphBuilder(graph);
-  const cx = new Context(graph, b, opset, source);
+  const cx = new Context(graph, b, opset, source, outer?.cx);
   const out: Node[] = [];
-  for (const node of topoSort(graph)) {
+  const names = new Set<string>([...(outer?.names ?? []), ...definedNames(graph)]);
+  for (const node of topoSort(graph, outer?.names)) {
     if (node.domain !== '') {
       out.push(node);
       continue;
@@ -504,7 +513,7 @@ function normalizeGraph(graph: Graph, opset: number, source: string): void {
     for (const [k, a] of Object.entries(node.attrs))
       if (a.g) {
         const sub = cloneGraph(a.g); // cloneModel shares subgraphs with the original
-        normalizeGraph(sub, opset, source);
+        normalizeGraph(sub, opset, source, { cx, names });
         node.attrs[k] = { g: sub };
       }
     for (const n of convert(cx, node)) {
@@ -526,5 +535,7 @@ export function normalizeModel(model: Model, opts: NormalizeOptions = {}): Model
   normalizeGraph(m.graph, opset, source);
   m.opsets = [{ domain: '', version: CANONICAL_OPSET }, ...m.opsets.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx')];
   m.irVersion = Math.max(m.irVersion, 8);
+  // Kept for messages that name a node with the opset the user exported at.
+  if (!(SOURCE_OPSET_KEY in m.metadata)) m.metadata[SOURCE_OPSET_KEY] = String(opset);
   return m;
 }

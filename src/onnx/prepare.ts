@@ -7,12 +7,15 @@ import { readModel } from './proto.ts';
 import { normalizeModel } from './normalize.ts';
 import { foldConstants } from './fold.ts';
 import { sortGraph } from './topo.ts';
+import { fixSpatialDims } from './specialize.ts';
 
 export interface PrepareOptions {
   /** Value for the symbolic first dim of every graph input (the batch). */
   batch?: number;
   /** Values for named symbolic dims of graph inputs, e.g. { height: 224 }. */
   dims?: Record<string, number>;
+  /** Image size (height, width) for the spatial dims of 4-D inputs that are dynamic (symbolic or unnamed). */
+  size?: [number, number];
   /** Name of the model in error messages (usually its path). */
   source?: string;
   /**
@@ -66,6 +69,7 @@ export function fixInputDims(model: Model, batch?: number, dims: Record<string, 
  */
 export function prepareModel(model: Model, opts: PrepareOptions = {}): Model {
   const m = normalizeModel(model, { source: opts.source });
+  if (opts.size) fixSpatialDims(m, opts.size, opts.source);
   fixInputDims(m, opts.batch, opts.dims);
   const g = m.graph;
   // Types from the file's value_info may be stale or symbolic; inference recomputes them from the inputs.

@@ -10,8 +10,8 @@ export function nodeReads(node: Node): string[] {
   return reads;
 }
 
-/** Names a subgraph uses that it neither defines nor receives as inputs. */
-function capturedNames(g: Graph): string[] {
+/** Names a subgraph uses that it neither defines nor receives as inputs (values of the enclosing scopes). */
+export function capturedNames(g: Graph): string[] {
   const defined = new Set<string>([...g.inputs.map((v) => v.name), ...g.initializers.keys()]);
   for (const n of g.nodes) for (const o of n.outputs) if (o) defined.add(o);
   const captured = new Set<string>();
@@ -66,10 +66,12 @@ class IndexHeap {
 /**
  * The graph's nodes in topological order. Keeps file order where it is valid. Throws FvizError naming the
  * value on a cycle, on an input that no node, graph input or initializer provides, or on a value produced twice.
+ * `outer` names the values of the enclosing scopes a subgraph (If/Loop body) may read.
  */
-export function topoSort(graph: Graph): Node[] {
+export function topoSort(graph: Graph, outer: Iterable<string> = []): Node[] {
   const nodes = graph.nodes;
   const available = new Set<string>([...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
+  const fromOuter = new Set<string>(outer);
   const producerIndex = new Map<string, number>();
   nodes.forEach((n, i) => {
     for (const o of n.outputs) {
@@ -89,6 +91,7 @@ export function topoSort(graph: Graph): Node[] {
     for (const r of nodeReads(n)) {
       if (available.has(r)) continue;
       const p = producerIndex.get(r);
+      if (p === undefined && fromOuter.has(r)) continue;
       if (p === undefined)
         throw new FvizError(`${describe(n)} reads '${r}', which no node, input or initializer provides`, { subject: r });
       deps.add(p);
@@ -134,7 +137,14 @@ export function topoSort(graph: Graph): Node[] {
 }
 
 /** Reorder `graph.nodes` in place; returns the graph. */
-export function sortGraph(graph: Graph): Graph {
-  graph.nodes = topoSort(graph);
+export function sortGraph(graph: Graph, outer: Iterable<string> = []): Graph {
+  graph.nodes = topoSort(graph, outer);
   return graph;
+}
+
+/** Every name a graph defines: inputs, initializers and node outputs (what its subgraphs may read). */
+export function definedNames(graph: Graph): string[] {
+  const out = [...graph.inputs.map((v) => v.name), ...graph.initializers.keys()];
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) out.push(o);
+  return out;
 }

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { FvizError } from '../errors.ts';
 import type { Model, TensorData } from '../onnx/ir.ts';
 import { encodeModel } from '../onnx/proto.ts';
+import { explainRunError } from './ort-errors.ts';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -78,7 +79,12 @@ export class Session {
     try {
       res = outputs ? await this.inner.run(f, outputs) : await this.inner.run(f);
     } catch (e) {
-      throw new FvizError(`${this.source}: onnxruntime failed while running: ${oneLine(e)}`, { cause: e });
+      const msg = oneLine(e);
+      const why = explainRunError(msg);
+      throw new FvizError(
+        why ? `${this.source}: ${why}` : `${this.source}: onnxruntime failed while running the graph fviz compiled from it (${msg})`,
+        { cause: e },
+      );
     }
     const out: Record<string, TensorData> = {};
     for (const [k, v] of Object.entries(res)) out[k] = fromOrt(v);

@@ -2,6 +2,7 @@ import type { CommandModule } from './types.ts';
 import { doctor } from '../../autodiff/doctor.ts';
 import { DOCTOR_TOLERANCE } from '../../autodiff/doctor-check.ts';
 import { readNpy } from '../../runtime/npy.ts';
+import { inputOverrides } from './visualize.ts';
 
 export const doctorCommand: CommandModule = (y) =>
   y.command(
@@ -14,6 +15,7 @@ export const doctorCommand: CommandModule = (y) =>
         .option('seed', { type: 'number', default: 0 })
         .option('directions', { type: 'number', default: 3, describe: 'random directions for the finite-difference check' })
         .option('input', { type: 'string', describe: 'check at this input (.npy, the model input\'s shape) instead of a random one' })
+        .option('size', { type: 'string', describe: 'input size H or H,W for a model with a dynamic input size (default: its card)' })
         .option('json', { type: 'boolean' }),
     async (a) => {
       const r = await doctor(a.model as string, {
@@ -21,6 +23,7 @@ export const doctorCommand: CommandModule = (y) =>
         objective: a.objective as string | undefined,
         directions: a.directions as number,
         input: a.input ? readNpy(a.input as string) : undefined,
+        size: inputOverrides({ size: a.size }).size,
         threads: a.threads as number | undefined,
         device: a.device as 'cpu' | 'cuda',
       });
