@@ -5,7 +5,7 @@ import { GraphBuilder } from '../src/onnx/builder.ts';
 import { emptyGraph, emptyModel, type Model } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
-import { DgnProgram, runDgnAm } from '../src/latent-opt/dgn.ts';
+import { DgnProgram, runDgnAm } from '../src/optvis/render/dgn.ts';
 import type { ClassifierCard } from '../src/classifier/card.ts';
 import type { GeneratorCard } from '../src/generator/card.ts';
 import { Rng } from '../src/util/rng.ts';

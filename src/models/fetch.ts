@@ -8,7 +8,7 @@ import https from 'node:https';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FvizError } from '../errors.ts';
-import { ProgressLine } from '../cli/progress.ts';
+import { ProgressLine } from '../util/progress.ts';
 
 export interface DownloadOptions {
   /** Seconds without a byte (or without a response) before the attempt fails (default 30). */

@@ -1,5 +1,5 @@
 import type { CommandModule } from './types.ts';
-import { doctor } from '../../autodiff/doctor.ts';
+import { doctor } from '../../optvis/objectives/doctor.ts';
 
 export const doctorCommand: CommandModule = (y) =>
   y.command(

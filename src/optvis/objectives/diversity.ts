@@ -1,9 +1,9 @@
 // Lucid's diversity objective: the negative mean pairwise cosine similarity of the batch members'
 // Gram matrices at a layer, so a batch spreads over different facets of a unit.
-import { FvizError } from '../errors.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import { tensor } from '../onnx/tensor.ts';
-import { resolveTensor, type ObjectiveModel } from '../objectives/build.ts';
+import { FvizError } from '../../errors.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import { tensor } from '../../onnx/tensor.ts';
+import { resolveTensor, type ObjectiveModel } from './build.ts';
 
 /** Appends `weight * diversity(layer)` to the objective's scalar; returns the new scalar's name. */
 export function appendDiversity(obj: ObjectiveModel, layer: string, weight: number): string {

@@ -1,9 +1,9 @@
 // Pixel-space priors applied to the image between gradient steps (blur, bilateral filter, Yosinski's
 // pixel clipping, L2 decay) and differentiable penalties added to the objective (L2, total variation).
 // All take and return float32 NCHW batches; none modifies its input.
-import { FvizError } from '../errors.ts';
-import type { Nchw } from './nchw.ts';
-import { nchw } from './nchw.ts';
+import { FvizError } from '../../errors.ts';
+import type { Nchw } from '../../image/nchw.ts';
+import { nchw } from '../../image/nchw.ts';
 
 /** Mirror index without repeating the edge (… 2 1 | 0 1 2 … n-1 | n-2 …), periodic for any offset. */
 function mirror(i: number, n: number): number {

@@ -6,18 +6,18 @@
 // a scalar and the code step is normalized again, the update equals step * D / mean|D| with D the plain
 // chain-rule gradient d objective / d code: so one compiled program (generator -> crop -> classifier)
 // gives everything a step needs. A test checks this against the literal two-stage update.
-import { FvizError } from '../errors.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import type { Model, TensorData } from '../onnx/ir.ts';
-import { cloneModel, sizeOf } from '../onnx/ir.ts';
-import { composeModels } from '../onnx/compose.ts';
-import { tensor } from '../onnx/tensor.ts';
-import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
-import type { Generator, OutputConvention } from '../generator/card.ts';
-import { ObjectiveGradient, Vjp } from '../autodiff/program.ts';
+import { FvizError } from '../../errors.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import type { Model, TensorData } from '../../onnx/ir.ts';
+import { cloneModel, sizeOf } from '../../onnx/ir.ts';
+import { composeModels } from '../../onnx/compose.ts';
+import { tensor } from '../../onnx/tensor.ts';
+import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../../classifier/card.ts';
+import type { Generator, OutputConvention } from '../../generator/card.ts';
+import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
 import type { ObjectiveNames } from '../objectives/build.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { Rng } from '../util/rng.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { Rng } from '../../util/rng.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
 
 export const DGN_IMAGE = 'dgn_image';

@@ -4,7 +4,7 @@
 //   TENSOR          mean of squares over the whole tensor (DeepDream)
 //   class:K | class:NAME   the pre-softmax logit of class K
 //   sums with weights: 0.5*a + b - c   (spaces around + and -, since tensor names may contain '-')
-import { FvizError } from '../errors.ts';
+import { FvizError } from '../../errors.ts';
 
 export type Target =
   | { kind: 'class'; cls: number | string }

@@ -1,19 +1,19 @@
 // `fviz doctor`: which ops of a model the gradient compiler covers, then a finite-difference check of the
 // compiled gradient at a random input for a random objective (directional derivatives along random directions).
-import { FvizError } from '../errors.ts';
-import type { Model, TensorData } from '../onnx/ir.ts';
-import { sizeOf } from '../onnx/ir.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import { readModel } from '../onnx/proto.ts';
-import { findPreSoftmax } from '../objectives/build.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import { Rng } from '../util/rng.ts';
-import { activeValues } from './backward.ts';
-import { compileFused } from './compile.ts';
-import { ObjectiveGradient } from './program.ts';
-import { supportedOps } from './rules/index.ts';
-import { appendObjective } from '../objectives/build.ts';
-import { isFloat } from '../onnx/tensor.ts';
+import { FvizError } from '../../errors.ts';
+import type { Model, TensorData } from '../../onnx/ir.ts';
+import { sizeOf } from '../../onnx/ir.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import { readModel } from '../../onnx/proto.ts';
+import { findPreSoftmax } from './build.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { Rng } from '../../util/rng.ts';
+import { activeValues } from '../../autodiff/backward.ts';
+import { compileFused } from '../../autodiff/compile.ts';
+import { ObjectiveGradient } from './gradient.ts';
+import { supportedOps } from '../../autodiff/rules/index.ts';
+import { appendObjective } from './build.ts';
+import { isFloat } from '../../onnx/tensor.ts';
 
 export interface OpCoverage {
   op: string;

@@ -1,17 +1,17 @@
 // `fviz visualize` as a library function: resolve the models, run the chosen method, write the run folder.
-import { FvizError } from '../errors.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import { readModel } from '../onnx/proto.ts';
-import type { Model } from '../onnx/ir.ts';
-import { resolveClassifier, resolveGenerator } from '../models/registry.ts';
-import type { Classifier, InputConvention } from '../classifier/card.ts';
-import type { Generator } from '../generator/card.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { asNchw } from '../regularizers/nchw.ts';
+import { FvizError } from '../../errors.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import { readModel } from '../../onnx/proto.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { resolveClassifier, resolveGenerator } from '../../models/registry.ts';
+import type { Classifier, InputConvention } from '../../classifier/card.ts';
+import type { Generator } from '../../generator/card.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { asNchw } from '../../image/nchw.ts';
 import { DgnProgram, runDgnAm, type DgnOptions } from './dgn.ts';
 import { fileSha256, writeRun, type RunRecord } from './run-output.ts';
 import { pixelNetwork, pixelOptions, runPixel, type PixelMethod, type PixelOptions } from './pixel.ts';
-import { readImage } from '../render/image.ts';
+import { readImage } from '../../render/image.ts';
 
 export const VERSION = '0.1.0';
 

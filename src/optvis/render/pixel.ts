@@ -5,21 +5,21 @@
 //   -> random transform T (robustness) -> classifier -> objective (+ diversity)
 //   gradient: T^T, minus penalty gradients (L2, TV), back to the parameter; optimizer step;
 //   every k steps: blur (+ Yosinski's clipping) or bilateral filter; pixels stay in [0, 1].
-import { FvizError } from '../errors.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import type { Model } from '../onnx/ir.ts';
-import { emptyGraph, emptyModel } from '../onnx/ir.ts';
-import { ObjectiveGradient, Vjp } from '../autodiff/program.ts';
-import { DISPLAY_INPUT, withDisplayInput, type ClassifierCard } from '../classifier/card.ts';
+import { FvizError } from '../../errors.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { emptyGraph, emptyModel } from '../../onnx/ir.ts';
+import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
+import { DISPLAY_INPUT, withDisplayInput, type ClassifierCard } from '../../classifier/card.ts';
 import type { ObjectiveModel, ObjectiveNames } from '../objectives/build.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { nchw, type Nchw, type Size2 } from '../regularizers/nchw.ts';
-import { robustPipeline, type RobustOptions, type Transform } from '../regularizers/transforms.ts';
-import { bilateralFilter, clipPixels, gaussianBlur, l2Penalty, totalVariation } from '../regularizers/filters.ts';
-import { FourierParam } from '../regularizers/fourier.ts';
-import { Rng } from '../util/rng.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { nchw, type Nchw, type Size2 } from '../../image/nchw.ts';
+import { robustPipeline, type RobustOptions, type Transform } from '../transforms/transforms.ts';
+import { bilateralFilter, clipPixels, gaussianBlur, l2Penalty, totalVariation } from '../penalties/filters.ts';
+import { FourierParam } from '../param/fourier.ts';
+import { Rng } from '../../util/rng.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
-import { appendDiversity } from './diversity.ts';
+import { appendDiversity } from '../objectives/diversity.ts';
 
 export const PIXEL_METHODS = ['naive', 'l2', 'tv', 'blur', 'bilateral', 'robust', 'fourier'] as const;
 export type PixelMethod = (typeof PIXEL_METHODS)[number];
@@ -149,7 +149,7 @@ async function fourierProgram(fp: FourierParam, opts: SessionOptions): Promise<V
   const b = new GraphBuilder(g);
   const rgb = fp.emit(b, 'spectrum', 'float32');
   g.outputs.push({ name: rgb, dtype: 'float32', shape: [fp.n, 3, fp.h, fp.w] });
-  const { prepareModel } = await import('../onnx/prepare.ts');
+  const { prepareModel } = await import('../../onnx/prepare.ts');
   const m = prepareModel(emptyModel(g));
   return Vjp.create(m, [rgb], ['spectrum'], opts);
 }
@@ -224,7 +224,7 @@ export async function runPixel(net: ObjectiveGradient, size: Size2, o: PixelOpti
   const filters = { blur: 0, bilateral: 0, clipped: 0 };
   let networkMs = 0;
   let aroundMs = 0;
-  let fstate: Record<string, import('../onnx/ir.ts').TensorData> | undefined;
+  let fstate: Record<string, import('../../onnx/ir.ts').TensorData> | undefined;
   const render = async (): Promise<Nchw> => {
     if (!fprog) return image;
     const f = await fprog.forward({ spectrum: spectrum! });

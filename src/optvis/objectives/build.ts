@@ -1,11 +1,11 @@
 // Objectives become nodes appended to the model: a per-item value [N] and their sum, a scalar.
 // Channel, neuron and class terms are linear: a constant mask multiplied in and summed, whose gradient
 // is the mask itself. The layer term (DeepDream) is the mean of squares.
-import { FvizError, nearestNames } from '../errors.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import type { Graph, Model } from '../onnx/ir.ts';
-import { cloneModel, sizeOf } from '../onnx/ir.ts';
-import { tensor, zeros } from '../onnx/tensor.ts';
+import { FvizError, nearestNames } from '../../errors.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import type { Graph, Model } from '../../onnx/ir.ts';
+import { cloneModel, sizeOf } from '../../onnx/ir.ts';
+import { tensor, zeros } from '../../onnx/tensor.ts';
 import type { ObjectiveAst, Target, Term } from './parse.ts';
 import { formatTarget, parseObjective } from './parse.ts';
 

@@ -4,12 +4,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { FvizError } from '../errors.ts';
-import { writeAtomic } from '../onnx/proto.ts';
-import type { Nchw } from '../regularizers/nchw.ts';
-import { encodePng } from '../render/image.ts';
-import { renderStrip } from '../render/sheet.ts';
-import { createOutputFolder } from '../util/output-folder.ts';
+import { FvizError } from '../../errors.ts';
+import { writeAtomic } from '../../onnx/proto.ts';
+import type { Nchw } from '../../image/nchw.ts';
+import { encodePng } from '../../render/image.ts';
+import { renderStrip } from '../../render/sheet.ts';
+import { createOutputFolder } from '../../util/output-folder.ts';
 
 const hashCache = new Map<string, string>();
 

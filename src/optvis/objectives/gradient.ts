@@ -1,10 +1,10 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
-import type { Model, TensorData, ValueInfo } from '../onnx/ir.ts';
-import { appendObjective, type ObjectiveModel, type ObjectiveNames, type ResolvedTerm } from '../objectives/build.ts';
-import type { ObjectiveAst } from '../objectives/parse.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from './compile.ts';
-import { toNumbers } from '../onnx/tensor.ts';
+import type { Model, TensorData, ValueInfo } from '../../onnx/ir.ts';
+import { appendObjective, type ObjectiveModel, type ObjectiveNames, type ResolvedTerm } from './build.ts';
+import type { ObjectiveAst } from './parse.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
+import { toNumbers } from '../../onnx/tensor.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
   objective: string | ObjectiveAst;

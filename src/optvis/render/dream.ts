@@ -1,18 +1,18 @@
 // DeepDream (Mordvintsev et al. 2015) on a photo: gradient ascent on the mean of squares of a layer,
 // over octaves (small to full size, the detail carried up between them), with a random circular
 // jitter each step and Nguyen-style normalized steps (step / mean|g|).
-import { FvizError } from '../errors.ts';
-import { readModel } from '../onnx/proto.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import type { Model } from '../onnx/ir.ts';
-import { pruneGraph } from '../autodiff/compile.ts';
-import { ObjectiveGradient } from '../autodiff/program.ts';
-import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
+import { FvizError } from '../../errors.ts';
+import { readModel } from '../../onnx/proto.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { pruneGraph } from '../../autodiff/compile.ts';
+import { ObjectiveGradient } from '../objectives/gradient.ts';
+import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../../classifier/card.ts';
 import { resolveTensor } from '../objectives/build.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { nchw, type Nchw, type Size2 } from '../regularizers/nchw.ts';
-import { randomRoll, resize } from '../regularizers/transforms.ts';
-import { Rng } from '../util/rng.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { nchw, type Nchw, type Size2 } from '../../image/nchw.ts';
+import { randomRoll, resize } from '../transforms/transforms.ts';
+import { Rng } from '../../util/rng.ts';
 
 export interface DreamOptions extends SessionOptions {
   /** Layer (tensor name or alias) whose mean of squares is maximized; an objective expression works too. */
