@@ -15,7 +15,7 @@ export { inferNode, inferShapes } from './onnx/shapes.ts';
 export { foldConstants } from './onnx/fold.ts';
 export { normalizeModel } from './onnx/normalize.ts';
 export { prepareModel, loadModel, fullyStatic, type PrepareOptions } from './onnx/prepare.ts';
-export { inspectModel, formatInspectReport, type InspectReport, type InspectOptions } from './onnx/inspect.ts';
+export { inspectModel, formatInspectReport, type InspectReport, type InspectOptions } from './autodiff/inspect.ts';
 export * as regularizers from './optvis/regularizers.ts';
 export * as render from './render/index.ts';
 export { nchw, type Nchw, type Size2 } from './image/nchw.ts';

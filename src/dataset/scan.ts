@@ -12,7 +12,7 @@ import { cloneModel, type Model } from '../onnx/ir.ts';
 import { prepareModel } from '../onnx/prepare.ts';
 import { readModel } from '../onnx/proto.ts';
 import { appendObjective, findPreSoftmax, OBJECTIVE_PER_ITEM, resolveTensor } from '../optvis/objectives/build.ts';
-import { fileSha256 } from '../optvis/render/run-output.ts';
+import { fileSha256 } from '../util/run-record.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './scan-checkpoint.ts';
 import { receptiveField, type ReceptiveField } from './scan-rf.ts';

@@ -5,7 +5,6 @@ import type { DType, Dim, Model, OpsetImport } from './ir.ts';
 import { CANONICAL_OPSET, defaultOpset, sizeOf } from './ir.ts';
 import { prepareModel, preparedInfo } from './prepare.ts';
 import { isUnknownDim } from './shapes.ts';
-import { supportedOps } from '../autodiff/rules/index.ts';
 
 export interface TensorInfo {
   name: string;
@@ -50,7 +49,7 @@ export interface InspectReport {
 }
 
 export interface InspectOptions {
-  /** Ops the gradient compiler covers; default: the compiler's own list. Pass null to report none. */
+  /** Ops the gradient compiler covers (autodiff/inspect.ts passes the compiler's own list); absent or null: none reported. */
   coveredOps?: Iterable<string> | null;
   batch?: number;
   dims?: Record<string, number>;
@@ -92,7 +91,7 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
     bytes += Array.isArray(t.data) ? t.data.reduce((a, s) => a + s.length, 0) : t.data.byteLength;
   }
   const ops = histogram(g.nodes.map((n) => opKey(n.domain, n.opType)));
-  const covered = opts.coveredOps === undefined ? new Set(supportedOps()) : opts.coveredOps === null ? undefined : new Set(opts.coveredOps);
+  const covered = opts.coveredOps == null ? undefined : new Set(opts.coveredOps);
   const symbolicBatch = model.graph.inputs.some((v) => typeof v.shape[0] === 'string');
   return {
     source,

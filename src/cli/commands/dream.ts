@@ -6,8 +6,7 @@ import { resolveClassifier } from '../../models/registry.ts';
 import { deepDream, DREAM_DEFAULTS } from '../../optvis/render/dream.ts';
 import { readImage, encodePng } from '../../render/image.ts';
 import { writeAtomic } from '../../onnx/proto.ts';
-import { fileSha256 } from '../../optvis/render/run-output.ts';
-import { VERSION } from '../../optvis/render/visualize.ts';
+import { fileSha256, VERSION } from '../../util/run-record.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';
 import { ProgressLine } from '../../util/progress.ts';
 

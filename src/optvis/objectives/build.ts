@@ -8,6 +8,9 @@ import { cloneModel, sizeOf } from '../../onnx/ir.ts';
 import { tensor, zeros } from '../../onnx/tensor.ts';
 import type { ObjectiveAst, Target, Term } from './parse.ts';
 import { formatTarget, parseObjective } from './parse.ts';
+import { findPreSoftmax, singleLogitsOutput } from '../../classifier/logits.ts';
+
+export { findPreSoftmax } from '../../classifier/logits.ts';
 
 export const OBJECTIVE = 'objective';
 export const OBJECTIVE_PER_ITEM = 'objective_per_item';
@@ -40,22 +43,6 @@ export interface ObjectiveModel {
   /** [N]: the objective of each batch item. */
   perItem: string;
   terms: ResolvedTerm[];
-}
-
-/** The tensor feeding the last Softmax (the classifier's logits). */
-export function findPreSoftmax(g: Graph): string | undefined {
-  for (let k = g.nodes.length - 1; k >= 0; k--) {
-    const n = g.nodes[k]!;
-    if (n.opType === 'Softmax' || n.opType === 'LogSoftmax') return n.inputs[0];
-  }
-  return undefined;
-}
-
-/** Without a Softmax, a model whose only output is N x K is taken to output logits (as PyTorch exports do). */
-function singleLogitsOutput(g: Graph): string | undefined {
-  if (g.outputs.length !== 1) return undefined;
-  const name = g.outputs[0]!.name;
-  return g.valueTypes.get(name)?.shape.length === 2 ? name : undefined;
 }
 
 function aliasesOf(model: Model, names: ObjectiveNames): Record<string, string> {

@@ -9,11 +9,10 @@ import type { Generator } from '../../generator/card.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import { asNchw } from '../../image/nchw.ts';
 import { DgnProgram, runDgnAm, type DgnOptions } from './dgn.ts';
-import { fileSha256, writeRun, type RunRecord } from './run-output.ts';
+import { fileSha256, VERSION, type RunRecord } from '../../util/run-record.ts';
+import { writeRun } from './run-output.ts';
 import { pixelNetwork, pixelOptions, runPixel, type PixelMethod, type PixelOptions } from './pixel.ts';
 import { readImage } from '../../render/image.ts';
-
-export const VERSION = '0.1.0';
 
 export interface Progress {
   (info: { step: number; steps: number; perItem: number[] }): void;
