@@ -11,7 +11,7 @@ import { asNchw } from '../../image/nchw.ts';
 import { DgnProgram, runDgnAm, type DgnOptions } from './dgn.ts';
 import { fileSha256, VERSION, type RunRecord } from '../../util/run-record.ts';
 import { writeRun } from './run-output.ts';
-import { pixelNetwork, pixelOptions, runPixel, type PixelMethod, type PixelOptions } from './pixel.ts';
+import { pixelNetwork, pixelOptions, runPixel, type MethodName, type PixelOptions } from './pixel.ts';
 import { readImage } from '../../render/image.ts';
 
 export interface Progress {
@@ -168,7 +168,8 @@ function codeRange(code: Float32Array): { min: number; max: number } {
 export interface PixelVisualizeOptions extends SessionOptions {
   model?: string;
   objective: string;
-  method: PixelMethod;
+  /** A pixel method of the preset table (built in or added with registerMethod). */
+  method: MethodName;
   out: string;
   /** Overrides of the method's preset (every piece is also an option). */
   options?: Partial<PixelOptions>;
