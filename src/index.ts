@@ -18,9 +18,25 @@ export { prepareModel, loadModel, fullyStatic, type PrepareOptions } from './onn
 export { inspectModel, formatInspectReport, type InspectReport, type InspectOptions } from './autodiff/inspect.ts';
 export * as regularizers from './optvis/regularizers.ts';
 export * as render from './render/index.ts';
+export * as optvis from './optvis/index.ts';
 export { nchw, type Nchw, type Size2 } from './image/nchw.ts';
-export { robustPipeline, type Transform, type RobustOptions } from './optvis/transforms/transforms.ts';
+export { robustPipeline, type Transform, type RobustOptions, type TransformSampler } from './optvis/transforms/index.ts';
 export { FourierParam, type FourierOptions } from './optvis/param/fourier.ts';
+// Visualization (optvis): the functions behind visualize, dream, grad and doctor, and the pieces.
+export { visualizeDgn, visualizePixel, type DgnVisualizeOptions, type PixelVisualizeOptions, type VisualizeResult, type Progress } from './optvis/render/visualize.ts';
+export { runDgnAm, DgnProgram, type DgnOptions, type DgnResult } from './optvis/render/dgn.ts';
+export { runPixel, pixelNetwork, pixelOptions, type PixelOptions, type PixelResult } from './optvis/render/pixel.ts';
+export { deepDream, DREAM_DEFAULTS, type DreamOptions } from './optvis/render/dream.ts';
+export { render as renderLoop, type RenderSpec, type RenderResult } from './optvis/render/loop.ts';
+export { PIXEL_METHODS, METHODS, registerPenalty, registerFilter, registerMethod, type MethodName, type PixelMethod } from './optvis/render/presets.ts';
+export { gradientAt, type GradOptions, type GradResult } from './optvis/objectives/grad.ts';
+export { doctor, type DoctorReport } from './optvis/objectives/doctor.ts';
+export { ObjectiveGradient, Vjp, type ObjectiveGradientOptions, type ObjectiveResult } from './optvis/objectives/gradient.ts';
+export { parseObjective, type ObjectiveAst } from './optvis/objectives/parse.ts';
+export { Objective, objective, channel, neuron, classLogit, diversity } from './optvis/objectives/api.ts';
+export type { Penalty, Filter } from './optvis/penalties/penalty.ts';
+export type { Param } from './optvis/param/param.ts';
+export { fileSha256, VERSION, type RunRecord } from './util/run-record.ts';
 export { readImage, readImages, writePng, encodePng } from './render/image.ts';
 export { renderSheet, renderStrip } from './render/sheet.ts';
 export { imageMetrics, type ImageMetrics } from './render/metrics.ts';
@@ -41,7 +57,8 @@ export { fetchModel, addModel, listModels, installedModel, type InstalledModel, 
 export { download, sha256File, type DownloadOptions, type DownloadResult } from './models/fetch.ts';
 export { catalog as modelCatalog, type CatalogEntry } from './models/catalog.ts';
 export { deriveCaffe2Aliases } from './models/caffe-aliases.ts';
-export { modelsCacheDir } from './models/registry.ts';
+export { modelsCacheDir, resolveClassifier, resolveGenerator, defaultGenerator, EMBEDDED_DIR } from './models/registry.ts';
+export { encodeImages, parseEncoder } from './optvis/param/encode.ts';
 export { compare, COMPARE_METHODS, type CompareOptions, type CompareResult, type CompareProgress, type CompareMethod, type RunMetrics, type SummaryRow } from './compare/index.ts';
 export { datasetExamples, type ExamplesOptions, type ExamplesResult, type ExamplesIndex, type ChannelEntry, type ExampleEntry } from './dataset/examples.ts';
 export { scanActivations, layerProbe, objectiveProbe, type ScanOptions, type ScanResult, type ScanProbe, type ScanProgress } from './dataset/scan.ts';

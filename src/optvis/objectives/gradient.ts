@@ -1,13 +1,13 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
 import type { Model, TensorData, ValueInfo } from '../../onnx/ir.ts';
-import { appendObjective, type ObjectiveModel, type ObjectiveNames, type ResolvedTerm } from './build.ts';
-import type { ObjectiveAst } from './parse.ts';
+import { appendObjective, type ObjectiveInput, type ObjectiveModel, type ObjectiveNames, type ResolvedTerm } from './build.ts';
 import { Session, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
 import { toNumbers } from '../../onnx/tensor.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
-  objective: string | ObjectiveAst;
+  /** Text, a parsed tree or an Objective of the programmatic API (diversity included). */
+  objective: ObjectiveInput;
   names?: ObjectiveNames;
   /** Values to differentiate with respect to (default: the model's first input). */
   wrt?: string[];

@@ -15,11 +15,21 @@ export type Target =
 export interface Term {
   weight: number;
   target: Target;
+  /** Only this batch member (programmatic objectives; the text grammar has no batch index). */
+  batch?: number;
+}
+
+/** Lucid's diversity term: minus the mean pairwise cosine similarity of the batch's Gram matrices at a layer. */
+export interface DiversityTerm {
+  weight: number;
+  layer: string;
 }
 
 export interface ObjectiveAst {
   text: string;
   terms: Term[];
+  /** Added to the differentiated scalar, not to the per-item objective. */
+  diversity?: DiversityTerm[];
 }
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;

@@ -15,7 +15,7 @@ import { tensor } from '../../onnx/tensor.ts';
 import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../../classifier/card.ts';
 import type { Generator, OutputConvention } from '../../generator/card.ts';
 import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
-import type { ObjectiveNames } from '../objectives/build.ts';
+import type { ObjectiveInput, ObjectiveNames } from '../objectives/build.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import { Rng } from '../../util/rng.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
@@ -73,7 +73,7 @@ export interface DgnProgramOptions extends SessionOptions {
   classifier: Model;
   generatorCard: Generator['card'];
   classifierCard: Classifier['card'];
-  objective: string;
+  objective: ObjectiveInput;
   names?: ObjectiveNames;
   /** 'fused': one program; 'chained': generator VJP and classifier gradient run separately. */
   mode?: 'fused' | 'chained';

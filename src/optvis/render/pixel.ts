@@ -6,7 +6,7 @@
 import { ObjectiveGradient } from '../objectives/gradient.ts';
 import { DISPLAY_INPUT, withDisplayInput, type ClassifierCard } from '../../classifier/card.ts';
 import type { Model } from '../../onnx/ir.ts';
-import type { ObjectiveModel, ObjectiveNames } from '../objectives/build.ts';
+import { objectiveAst, type ObjectiveInput, type ObjectiveNames } from '../objectives/build.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import type { Nchw, Size2 } from '../../image/nchw.ts';
 import type { RobustOptions } from '../transforms/transforms.ts';
@@ -15,7 +15,6 @@ import { fourierImage } from '../param/fourier-image.ts';
 import { pixelParam } from '../param/pixels.ts';
 import { Rng } from '../../util/rng.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
-import { appendDiversity } from '../objectives/diversity.ts';
 import { render, type RenderResult } from './loop.ts';
 import { methodPreset, piecesFor, type MethodName } from './presets.ts';
 
@@ -104,7 +103,7 @@ export interface PixelProgramOptions extends SessionOptions {
   /** Prepared classifier (batch fixed). */
   classifier: Model;
   card: ClassifierCard;
-  objective: string;
+  objective: ObjectiveInput;
   names?: ObjectiveNames;
   diversity?: { weight: number; layer: string };
 }
@@ -113,11 +112,8 @@ export interface PixelProgramOptions extends SessionOptions {
 export async function pixelNetwork(opts: PixelProgramOptions): Promise<ObjectiveGradient> {
   const model = withDisplayInput(opts.classifier, opts.card.input);
   const div = opts.diversity;
-  return ObjectiveGradient.create(model, {
-    ...opts,
-    wrt: [DISPLAY_INPUT],
-    extend: div && div.weight !== 0 ? (obj: ObjectiveModel) => appendDiversity(obj, div.layer, div.weight) : undefined,
-  });
+  const objective = div && div.weight !== 0 ? { ...objectiveAst(opts.objective), diversity: [{ layer: div.layer, weight: div.weight }] } : opts.objective;
+  return ObjectiveGradient.create(model, { ...opts, objective, wrt: [DISPLAY_INPUT] });
 }
 
 export interface PixelResult extends RenderResult {

@@ -13,6 +13,7 @@ import { fileSha256, VERSION, type RunRecord } from '../../util/run-record.ts';
 import { writeRun } from './run-output.ts';
 import { pixelNetwork, pixelOptions, runPixel, type MethodName, type PixelOptions } from './pixel.ts';
 import { readImage } from '../../render/image.ts';
+import { objectiveAst, type ObjectiveInput } from '../objectives/build.ts';
 
 export interface Progress {
   (info: { step: number; steps: number; perItem: number[] }): void;
@@ -21,7 +22,8 @@ export interface Progress {
 export interface DgnVisualizeOptions extends SessionOptions {
   model?: string;
   generator: string;
-  objective: string;
+  /** Text in the grammar, or an Objective of the programmatic API. */
+  objective: ObjectiveInput;
   out: string;
   steps?: number;
   startStep?: number;
@@ -56,6 +58,11 @@ export interface VisualizeResult {
   record: Omit<RunRecord, 'outputs'>;
 }
 
+/** The objective's text for run.json: the text as given, or the programmatic objective's text form. */
+function objectiveText(o: ObjectiveInput): string {
+  return typeof o === 'string' ? o : objectiveAst(o).text;
+}
+
 export function loadPrepared(path: string, batch: number): Model {
   return prepareModel(readModel(path), { batch });
 }
@@ -63,6 +70,7 @@ export function loadPrepared(path: string, batch: number): Model {
 /** DGN-AM through a generator. */
 export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<VisualizeResult> {
   const t0 = performance.now();
+  objectiveAst(opts.objective); // a typo fails here, before any model is read
   const classifier: Classifier = resolveClassifier(opts.model, opts.input);
   const generator: Generator = resolveGenerator(opts.generator);
   if (opts.toClassifier) generator.card.toClassifier = opts.toClassifier;
@@ -121,7 +129,7 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
     version: VERSION,
     command: opts.command ?? 'visualize',
     method: 'dgn',
-    objective: { text: opts.objective, terms: program.labels },
+    objective: { text: objectiveText(opts.objective), terms: program.labels },
     seed: dgnOpts.seed,
     parameters: {
       steps,
@@ -167,7 +175,8 @@ function codeRange(code: Float32Array): { min: number; max: number } {
 
 export interface PixelVisualizeOptions extends SessionOptions {
   model?: string;
-  objective: string;
+  /** Text in the grammar, or an Objective of the programmatic API. */
+  objective: ObjectiveInput;
   /** A pixel method of the preset table (built in or added with registerMethod). */
   method: MethodName;
   out: string;
@@ -183,6 +192,7 @@ export interface PixelVisualizeOptions extends SessionOptions {
 /** A pixel-space method (naive, l2, tv, blur, bilateral, robust, fourier). */
 export async function visualizePixel(opts: PixelVisualizeOptions): Promise<VisualizeResult> {
   const t0 = performance.now();
+  objectiveAst(opts.objective); // a typo fails here, before any model is read
   const classifier = resolveClassifier(opts.model, opts.input);
   const o = pixelOptions(opts.method, opts.options);
   if (o.diversity && !o.diversityLayer) throw new FvizError('--diversity needs --diversity-layer LAYER (a convolutional layer, e.g. the objective\'s)');
@@ -213,7 +223,7 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
     version: VERSION,
     command: opts.command ?? 'visualize',
     method: opts.method,
-    objective: { text: opts.objective, terms: net.terms.map((t) => t.label) },
+    objective: { text: objectiveText(opts.objective), terms: net.terms.map((t) => t.label) },
     seed: o.seed,
     parameters: { ...params, initImage: opts.initImage ?? null, classifierInput: classifier.card.input },
     models: [{ role: 'classifier', path: classifier.modelPath, sha256: await fileSha256(classifier.modelPath) }],
