@@ -92,7 +92,7 @@ describe('import graph of src/', () => {
     const has = (from: string, to: string) => edges.some((e) => e.from === from && e.to === to);
     expect(has('cli/main.ts', 'cli/commands/index.ts')).toBe(true);
     expect(has('index.ts', 'errors.ts')).toBe(true); // export * from
-    expect(has('optvis/render/pixel.ts', 'onnx/prepare.ts')).toBe(true); // await import()
+    expect(has('optvis/param/fourier-image.ts', 'onnx/prepare.ts')).toBe(true); // await import()
   });
 
   it('finds a cycle when there is one', () => {
