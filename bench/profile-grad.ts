@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { compileFused, GRAPH_REWRITES } from '../src/autodiff/compile.ts';
 import { withDisplayInput } from '../src/classifier/card.ts';
-import { appendBridge, DGN_IMAGE } from '../src/optvis/render/dgn.ts';
+import { appendBridge, DGN_IMAGE } from '../src/optvis/param/generator.ts';
 import { resolveClassifier, resolveGenerator } from '../src/models/registry.ts';
 import { appendObjective } from '../src/optvis/objectives/build.ts';
 import { composeModels } from '../src/onnx/compose.ts';

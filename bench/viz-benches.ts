@@ -3,7 +3,7 @@
 // generator twin, a center crop to 224 and the GoogLeNet twin.
 import { countFlops, FLOP_CONVENTION } from '../src/bench/flops.ts';
 import { findPreSoftmax } from '../src/optvis/objectives/build.ts';
-import { DgnProgram } from '../src/optvis/render/dgn.ts';
+import { DgnProgram } from '../src/optvis/param/generator.ts';
 import { pixelNetwork, pixelOptions, runPixel, type PixelMethod } from '../src/optvis/render/pixel.ts';
 import { resolveClassifier, resolveGenerator } from '../src/models/registry.ts';
 import { Rng } from '../src/util/rng.ts';

@@ -24,7 +24,8 @@ export { robustPipeline, type Transform, type RobustOptions, type TransformSampl
 export { FourierParam, type FourierOptions } from './optvis/param/fourier.ts';
 // Visualization (optvis): the functions behind visualize, dream, grad and doctor, and the pieces.
 export { visualizeDgn, visualizePixel, type DgnVisualizeOptions, type PixelVisualizeOptions, type VisualizeResult, type Progress } from './optvis/render/visualize.ts';
-export { runDgnAm, DgnProgram, type DgnOptions, type DgnResult } from './optvis/render/dgn.ts';
+export { runDgnAm, type DgnOptions, type DgnResult } from './optvis/render/dgn.ts';
+export { DgnProgram } from './optvis/param/generator.ts';
 export { runPixel, pixelNetwork, pixelOptions, type PixelOptions, type PixelResult } from './optvis/render/pixel.ts';
 export { deepDream, DREAM_DEFAULTS, type DreamOptions } from './optvis/render/dream.ts';
 export { render as renderLoop, type RenderSpec, type RenderResult } from './optvis/render/loop.ts';

@@ -3,7 +3,8 @@
 import { openClassifier, withDisplayInput } from '../classifier/card.ts';
 import type { DgnSettings } from '../generator/card.ts';
 import { openGenerator } from '../generator/card.ts';
-import { DgnProgram, runDgnAm } from '../optvis/render/dgn.ts';
+import { DgnProgram } from '../optvis/param/generator.ts';
+import { runDgnAm } from '../optvis/render/dgn.ts';
 import { loadPrepared } from '../optvis/render/visualize.ts';
 import { pruneGraph } from '../autodiff/compile.ts';
 import { nchw, type Nchw } from '../image/nchw.ts';
