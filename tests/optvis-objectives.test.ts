@@ -1,10 +1,11 @@
 // The programmatic objective API (optvis/objectives/api.ts): objectives compose like Lucid's, compile to
 // the same program as their text, batch-indexed terms act on their member only, and diversity is one
-// more objective giving exactly the graph the old `extend` hook built.
+// more objective (the graph appendDiversity appends to the objective, as the old `extend` hook did).
 import { describe, expect, it } from 'vitest';
 import { channel, classLogit, diversity, FvizError, neuron, Objective, ObjectiveGradient, objective, parseObjective } from '../src/index.ts';
 import { layer } from '../src/optvis/index.ts';
 import { appendDiversity } from '../src/optvis/objectives/diversity.ts';
+import { appendObjective } from '../src/optvis/objectives/build.ts';
 import type { TensorData } from '../src/onnx/ir.ts';
 import { Rng } from '../src/util/rng.ts';
 import { randomInput } from './helpers/models.ts';
@@ -67,26 +68,25 @@ describe('objectives as values', () => {
     await expect(evaluate(channel('conv2', 2).batch(2))).rejects.toThrow(/batch member 2.*0\.\.1/);
   });
 
-  it('diversity is one more objective: the same graph and numbers as the extend hook', async () => {
+  it('diversity is one more objective: the graph appendDiversity appends after the objective', async () => {
     const model = tinyCnn(N);
-    const viaHook = await ObjectiveGradient.create(model, { objective: 'conv2:1', names, threads: 1, extend: (obj) => appendDiversity(obj, 'block1/3x3-reduce', 0.7) });
-    const viaObjective = await ObjectiveGradient.create(model, { objective: channel('conv2', 1).plus(diversity('block1/3x3-reduce').times(0.7)), names, threads: 1 });
+    const plainObj = appendObjective(model, 'conv2:1', names);
+    const byHand = appendDiversity(plainObj, 'block1/3x3-reduce', 0.7); // appends to plainObj.model in place
+    const built = appendObjective(model, channel('conv2', 1).plus(diversity('block1/3x3-reduce').times(0.7)), names);
+    expect(built.scalar).toBe(byHand);
+    const shape = (m: typeof built.model) => m.graph.nodes.map((n) => `${n.opType}:${n.inputs.join(',')}>${n.outputs.join(',')}`);
+    expect(shape(built.model)).toEqual(shape(plainObj.model));
+    const prog = await ObjectiveGradient.create(model, { objective: channel('conv2', 1).plus(diversity('block1/3x3-reduce').times(0.7)), names, threads: 1 });
     try {
-      expect(viaObjective.model.graph.nodes.map((n) => `${n.opType}:${n.inputs.join(',')}>${n.outputs.join(',')}`)).toEqual(
-        viaHook.model.graph.nodes.map((n) => `${n.opType}:${n.inputs.join(',')}>${n.outputs.join(',')}`),
-      );
-      const a = await viaHook.run({ image: input });
-      const b = await viaObjective.run({ image: input });
-      expect(b.value).toBe(a.value);
-      expect(b.perItem).toEqual(a.perItem);
-      expect(Array.from(b.grads.get('image')!.data as Float32Array)).toEqual(Array.from(a.grads.get('image')!.data as Float32Array));
-      // The diversity term changes the differentiated scalar, not the per-item objective.
+      const r = await prog.run({ image: input });
+      // The diversity term changes the differentiated scalar and its gradient, not the per-item objective.
       const plain = await evaluate('conv2:1');
-      expect(b.perItem).toEqual(plain.perItem);
-      expect(b.value).not.toBeCloseTo(plain.value, 6);
+      expect(r.perItem).toEqual(plain.perItem);
+      expect(Math.abs(r.value - plain.value)).toBeGreaterThan(1e-4);
+      expect(Array.from(r.grads.get('image')!.data as Float32Array)).not.toEqual(Array.from(plain.grad));
+      await expect(evaluate(channel('conv2', 1).plus(diversity('nope')))).rejects.toThrow(/unknown tensor 'nope'/);
     } finally {
-      await viaHook.release();
-      await viaObjective.release();
+      await prog.release();
     }
   });
 });
