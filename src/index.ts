@@ -36,7 +36,7 @@ export { ObjectiveGradient, Vjp, type ObjectiveGradientOptions, type ObjectiveRe
 export { parseObjective, type ObjectiveAst } from './optvis/objectives/parse.ts';
 export { Objective, objective, channel, neuron, classLogit, diversity } from './optvis/objectives/api.ts';
 export type { Penalty, Filter } from './optvis/penalties/penalty.ts';
-export type { Param } from './optvis/param/param.ts';
+export type { Param, FusedParam } from './optvis/param/param.ts';
 export { fileSha256, VERSION, type RunRecord } from './util/run-record.ts';
 export { readImage, readImages, writePng, encodePng } from './render/image.ts';
 export { renderSheet, renderStrip } from './render/sheet.ts';

@@ -24,7 +24,7 @@ export { METHODS, PIECES, PIXEL_METHODS, methodPreset, piecesFor, registerFilter
 export { pixelNetwork, pixelOptions, runPixel, robustForSize, type PixelOptions, type PixelProgramOptions, type PixelResult } from './render/pixel.ts';
 export { Adam, NormalizedStep, linearStep, type Optimizer } from './render/optimizers.ts';
 export { deepDream, networkUpTo, DREAM_DEFAULTS, type DreamOptions } from './render/dream.ts';
-export { DgnProgram, appendBridge, initialCode, DGN_IMAGE, type DgnProgramOptions, type DgnEval, type CodeInit } from './param/generator.ts';
+export { DgnProgram, appendBridge, initialCode, generatorCode, DGN_IMAGE, type DgnProgramOptions, type DgnEval, type CodeInit } from './param/generator.ts';
 export { runDgnAm, type DgnOptions, type DgnResult } from './render/dgn.ts';
 export { visualizeDgn, visualizePixel, loadPrepared, type DgnVisualizeOptions, type PixelVisualizeOptions, type VisualizeResult, type Progress } from './render/visualize.ts';
 export { writeRun, type RunImages } from './render/run-output.ts';

@@ -18,6 +18,8 @@ import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
 import type { ObjectiveInput, ObjectiveNames } from '../objectives/build.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import { Rng } from '../../util/rng.ts';
+import { asNchw } from '../../image/nchw.ts';
+import type { FusedParam } from './param.ts';
 
 export const DGN_IMAGE = 'dgn_image';
 
@@ -181,4 +183,16 @@ export function initialCode(shape: number[], opts: CodeInit): Float32Array {
   if (opts.init === 'random') new Rng(opts.seed).fillNormal(code, opts.initStd ?? 1);
   clipInPlace(code, opts.lower, opts.upper, unit);
   return code;
+}
+
+/** A generator's code as a fused parameterization: the program evaluates the objective and d objective / d code. */
+export function generatorCode(program: DgnProgram, code: Float32Array): FusedParam {
+  return {
+    values: code,
+    itemSize: program.codeShape[program.codeShape.length - 1]!,
+    async evaluate() {
+      const r = await program.run(code);
+      return { perItem: r.perItem, grad: r.grad, image: asNchw(r.image, 'generated image') };
+    },
+  };
 }

@@ -1,5 +1,5 @@
 // Parameterizations: values -> image and image gradient -> value gradient.
-export type { Param } from './param.ts';
+export type { Param, FusedParam, Evaluation } from './param.ts';
 export { pixelParam, pixelsOf, clamp01, type PixelParamOptions } from './pixels.ts';
 export { fourierImage, type FourierImageOptions } from './fourier-image.ts';
 export { FourierParam, type FourierOptions } from './fourier.ts';

@@ -17,3 +17,25 @@ export interface Param {
   afterStep?(): void;
   release?(): Promise<void>;
 }
+
+/** What a fused parameterization's program gives for its current values. */
+export interface Evaluation {
+  /** Objective per batch member. */
+  perItem: number[];
+  /** d objective / d values. */
+  grad: Float32Array;
+  /** The image the network saw. */
+  image: Nchw;
+}
+
+/**
+ * A parameterization compiled together with the network into one program (a generator's code through
+ * the generator into the classifier): it evaluates the objective and its gradient itself, so the loop
+ * has no image-space transforms, penalties or filters to apply.
+ */
+export interface FusedParam {
+  readonly values: Float32Array;
+  readonly itemSize: number;
+  evaluate(): Promise<Evaluation>;
+  release?(): Promise<void>;
+}

@@ -1,9 +1,10 @@
-// DGN-AM (Nguyen et al. 2016): the loop in the code of a generator (param/generator.ts). Each step the
-// normalized (or Adam) step on d objective / d code, optional Langevin noise, clipping to the card's
-// per-unit bounds, and the L2 factor on the code.
+// DGN-AM (Nguyen et al. 2016): the generator's code (param/generator.ts, a fused parameterization)
+// through the render loop. Each step: the normalized (or Adam) step on d objective / d code, optional
+// Langevin noise, clipping to the card's per-unit bounds, and the L2 factor on the code.
 import type { TensorData } from '../../onnx/ir.ts';
 import { Rng } from '../../util/rng.ts';
-import { clipInPlace, initialCode, type DgnProgram } from '../param/generator.ts';
+import { clipInPlace, generatorCode, initialCode, type DgnProgram } from '../param/generator.ts';
+import { render } from './loop.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
 
 export interface DgnOptions {
@@ -41,46 +42,60 @@ export interface DgnResult {
   nanSkips: number;
 }
 
-/** The DGN-AM loop. */
+/**
+ * act_max.py's update of the code as one optimizer step: the step itself (normalized or Adam), Langevin
+ * noise, clipping to the bounds, the L2 factor; NaN gradients skip their item, a step that leaves NaN in
+ * the code is undone (each noted once through `warn`, counted in nanSkips).
+ */
+class CodeUpdate implements Optimizer {
+  nanSkips = 0;
+  private warned = false;
+  private stepIndex = 0;
+  private readonly inner: Optimizer & { skippedNaN: number[] };
+  private readonly rng: Rng;
+
+  constructor(size: number, private readonly unit: number, private readonly o: DgnOptions) {
+    this.inner = o.optimizer === 'adam' ? new Adam(size, unit) : new NormalizedStep(unit);
+    this.rng = new Rng(o.seed + 7919);
+  }
+
+  private note(what: string): void {
+    this.nanSkips++;
+    if (!this.warned) this.o.warn?.(`${what}: skipping those steps (reported once; count in run.json)`);
+    this.warned = true;
+  }
+
+  step(code: Float32Array, grad: Float32Array, stepSize: number): void {
+    const i = this.stepIndex++;
+    const o = this.o;
+    const before = code.slice();
+    this.inner.step(code, grad, stepSize);
+    if (this.inner.skippedNaN.length) this.note(`NaN in the gradient of item(s) ${this.inner.skippedNaN.join(', ')} at step ${i}`);
+    if (o.noise) for (let k = 0; k < code.length; k++) code[k]! += o.noise * this.rng.normal();
+    clipInPlace(code, o.lower, o.upper, this.unit);
+    if (o.l2 > 0 && o.l2 < 1) for (let k = 0; k < code.length; k++) code[k]! *= o.l2;
+    if (code.some((v) => Number.isNaN(v))) {
+      code.set(before);
+      this.note(`NaN in the code at step ${i}`);
+    }
+  }
+}
+
+/** The DGN-AM loop: the generator's code through the render loop with act_max.py's update. */
 export async function runDgnAm(program: DgnProgram, opts: DgnOptions): Promise<DgnResult> {
   const shape = program.codeShape;
   const unit = shape[shape.length - 1]!;
   const code = initialCode(shape, opts);
-  const rng = new Rng(opts.seed + 7919);
-  const optimizer: Optimizer & { skippedNaN: number[] } = opts.optimizer === 'adam' ? new Adam(code.length, unit) : new NormalizedStep(unit);
-  const frameSet = new Set(opts.frames ?? []);
-  const frames = new Map<number, TensorData>();
-  const history: number[][] = [];
-  let nanSkips = 0;
-  let warned = false;
-  const noteNaN = (what: string) => {
-    nanSkips++;
-    if (!warned) opts.warn?.(`${what}: skipping those steps (reported once; count in run.json)`);
-    warned = true;
-  };
-  for (let i = 0; i < opts.steps; i++) {
-    const stepSize = linearStep(opts.startStep, opts.endStep, i, opts.steps) * (opts.optimizer === 'adam' ? (opts.lr ?? 0.05) / opts.startStep : 1);
-    const r = await program.run(code);
-    history.push(r.perItem);
-    if (frameSet.has(i)) frames.set(i, copyImage(r.image));
-    opts.onStep?.({ step: i, perItem: r.perItem, stepSize });
-    const before = code.slice();
-    optimizer.step(code, r.grad, stepSize);
-    if (optimizer.skippedNaN.length) noteNaN(`NaN in the gradient of item(s) ${optimizer.skippedNaN.join(', ')} at step ${i}`);
-    if (opts.noise) for (let k = 0; k < code.length; k++) code[k]! += opts.noise * rng.normal();
-    clipInPlace(code, opts.lower, opts.upper, unit);
-    if (opts.l2 > 0 && opts.l2 < 1) for (let k = 0; k < code.length; k++) code[k]! *= opts.l2;
-    if (code.some((v) => Number.isNaN(v))) {
-      code.set(before);
-      noteNaN(`NaN in the code at step ${i}`);
-    }
-  }
-  const last = await program.run(code);
-  history.push(last.perItem);
-  if (frameSet.has(opts.steps)) frames.set(opts.steps, copyImage(last.image));
-  return { code, image: copyImage(last.image), history, frames, final: last.perItem, nanSkips };
-}
-
-function copyImage(t: TensorData): TensorData {
-  return { dtype: t.dtype, dims: [...t.dims], data: (t.data as Float32Array).slice() };
+  const update = new CodeUpdate(code.length, unit, opts);
+  const stepSize = (i: number) => linearStep(opts.startStep, opts.endStep, i, opts.steps) * (opts.optimizer === 'adam' ? (opts.lr ?? 0.05) / opts.startStep : 1);
+  const res = await render({
+    param: generatorCode(program, code),
+    steps: opts.steps,
+    optimizer: update,
+    stepSize,
+    frames: opts.frames,
+    initial: false,
+    onStep: (step, perItem) => opts.onStep?.({ step, perItem, stepSize: stepSize(step) }),
+  });
+  return { code, image: res.image, history: res.history, frames: res.frames, final: res.final, nanSkips: update.nanSkips };
 }

@@ -2,19 +2,22 @@
 // shows it to the network, the objective's gradient comes back through the transform's adjoint, minus
 // the penalties' gradients (each weighted relative to the objective's pull), through the
 // parameterization to its values; the optimizer steps them; every k steps the filters edit the pixels.
+// A fused parameterization (DGN-AM: generator and classifier in one program) evaluates itself: the
+// loop only steps its values.
+import { FvizError } from '../../errors.ts';
 import type { Nchw, Size2 } from '../../image/nchw.ts';
 import { DISPLAY_INPUT } from '../../classifier/card.ts';
 import type { Rng } from '../../util/rng.ts';
 import type { ObjectiveGradient } from '../objectives/gradient.ts';
-import type { Param } from '../param/param.ts';
+import type { FusedParam, Param } from '../param/param.ts';
 import type { Filter, Penalty } from '../penalties/penalty.ts';
 import type { TransformSampler } from '../transforms/index.ts';
 import type { Optimizer } from './optimizers.ts';
 
 export interface RenderSpec {
-  /** The classifier on display images with the objective, compiled (ObjectiveGradient on DISPLAY_INPUT). */
-  network: ObjectiveGradient;
-  param: Param;
+  /** The classifier on display images with the objective, compiled (ObjectiveGradient on DISPLAY_INPUT); none for a fused param. */
+  network?: ObjectiveGradient;
+  param: Param | FusedParam;
   steps: number;
   optimizer: Optimizer;
   /** Step size of step i. */
@@ -61,7 +64,9 @@ function subRelative(a: Float32Array, b: Float32Array, w: number, pull: number):
 const copy = (x: Nchw): Nchw => ({ ...x, data: x.data.slice() });
 
 export async function render(spec: RenderSpec): Promise<RenderResult> {
+  if ('evaluate' in spec.param) return renderFused(spec, spec.param);
   const { network, param, optimizer } = spec;
+  if (!network) throw new FvizError('internal: the render loop needs a network for an image parameterization');
   const penalties = (spec.penalties ?? []).filter((p) => p.weight);
   const filterList = param.pixels ? (spec.filters ?? []) : [];
   const frameSet = new Set(spec.frames ?? []);
@@ -116,4 +121,34 @@ export async function render(spec: RenderSpec): Promise<RenderResult> {
   history.push(final);
   await param.release?.();
   return { image: copy(current), history, initial, final, frames, filters: counts, timing: { networkMs, aroundMs } };
+}
+
+/** The loop for a parameterization that evaluates itself: evaluate, step the values, repeat. */
+async function renderFused(spec: RenderSpec, param: FusedParam): Promise<RenderResult> {
+  if (spec.network || spec.transforms || spec.penalties?.length || spec.filters?.length)
+    throw new FvizError('a fused parameterization (generator and classifier in one program) takes no separate network, transforms, penalties or filters');
+  const frameSet = new Set(spec.frames ?? []);
+  const frames = new Map<number, Nchw>();
+  const history: number[][] = [];
+  let networkMs = 0;
+  let aroundMs = 0;
+  let initial: number[] = [];
+  for (let i = 0; i < spec.steps; i++) {
+    const t0 = performance.now();
+    const e = await param.evaluate();
+    const t1 = performance.now();
+    if (i === 0 && spec.initial !== false) initial = e.perItem;
+    history.push(e.perItem);
+    if (frameSet.has(i)) frames.set(i, copy(e.image));
+    spec.onStep?.(i, e.perItem);
+    spec.optimizer.step(param.values, e.grad, spec.stepSize(i));
+    networkMs += t1 - t0;
+    aroundMs += performance.now() - t1;
+  }
+  const last = await param.evaluate();
+  if (spec.steps === 0 && spec.initial !== false) initial = last.perItem;
+  history.push(last.perItem);
+  if (frameSet.has(spec.steps)) frames.set(spec.steps, copy(last.image));
+  await param.release?.();
+  return { image: copy(last.image), history, initial, final: last.perItem, frames, filters: {}, timing: { networkMs, aroundMs } };
 }
