@@ -1,8 +1,8 @@
 // The engine's own lines: (c) the MatMul peak, (a) GoogLeNet twin forward + input gradient, (b) fc6
 // generator twin forward + gradient w.r.t. the code (fused; and chained as a VJP), and their peak RSS.
-import { ObjectiveGradient, Vjp } from '../src/autodiff/program.ts';
+import { ObjectiveGradient, Vjp } from '../src/optvis/objectives/gradient.ts';
 import { countFlops, FLOP_CONVENTION } from '../src/bench/flops.ts';
-import { findPreSoftmax } from '../src/objectives/build.ts';
+import { findPreSoftmax } from '../src/optvis/objectives/build.ts';
 import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';

@@ -1,6 +1,6 @@
 // (d) The same work as (a) in tfjs with the wasm backend: tf.grad through the reference interpreter.
 import { countFlops, FLOP_CONVENTION } from '../src/bench/flops.ts';
-import { findPreSoftmax } from '../src/objectives/build.ts';
+import { findPreSoftmax } from '../src/optvis/objectives/build.ts';
 import type { TensorData } from '../src/onnx/ir.ts';
 import { GOOGLENET_OBJECTIVE } from './engine-benches.ts';
 import { flopLine, round, type Bench } from './registry.ts';

@@ -9,8 +9,8 @@ import type { Graph, Model, Node, TensorData } from '../src/onnx/ir.ts';
 import { defaultOpset, getFloat, getInt, getInts, getString, isStaticShape, sizeOf } from '../src/onnx/ir.ts';
 import { toNumbers } from '../src/onnx/tensor.ts';
 import { ancestorNodes } from '../src/bench/flops.ts';
-import { resolveTerms, type ObjectiveNames, type ResolvedTerm } from '../src/objectives/build.ts';
-import { parseObjective } from '../src/objectives/parse.ts';
+import { resolveTerms, type ObjectiveNames, type ResolvedTerm } from '../src/optvis/objectives/build.ts';
+import { parseObjective } from '../src/optvis/objectives/parse.ts';
 
 interface Val {
   t: tf.Tensor;
@@ -28,7 +28,7 @@ function unsupported(node: Node, why: string): never {
   throw new TfjsUnsupportedError(`tfjs reference: ${node.opType} node '${node.name}': ${why}`);
 }
 
-/** The objective as the tfjs side computes it: the same grammar and meaning as src/objectives. */
+/** The objective as the tfjs side computes it: the same grammar and meaning as src/optvis/objectives. */
 export interface TfjsObjective {
   text: string;
   names?: ObjectiveNames;
@@ -573,7 +573,7 @@ function tensorOf(t: TensorData): tf.Tensor {
   throw new TfjsUnsupportedError(`tfjs reference: tensors of dtype ${t.dtype} are not supported`);
 }
 
-/** One objective term, summed over the batch (same meaning as src/objectives/build.ts). */
+/** One objective term, summed over the batch (same meaning as src/optvis/objectives/build.ts). */
 function termValue(v: Val, term: ResolvedTerm): tf.Tensor {
   const t = term.target;
   const x = v.t;

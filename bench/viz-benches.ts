@@ -2,9 +2,9 @@
 // 224 with the share of each step spent outside the network, and one DGN-AM step through the fc6
 // generator twin, a center crop to 224 and the GoogLeNet twin.
 import { countFlops, FLOP_CONVENTION } from '../src/bench/flops.ts';
-import { findPreSoftmax } from '../src/objectives/build.ts';
-import { DgnProgram } from '../src/latent-opt/dgn.ts';
-import { pixelNetwork, pixelOptions, runPixel, type PixelMethod } from '../src/latent-opt/pixel.ts';
+import { findPreSoftmax } from '../src/optvis/objectives/build.ts';
+import { DgnProgram } from '../src/optvis/param/generator.ts';
+import { pixelNetwork, pixelOptions, runPixel, type PixelMethod } from '../src/optvis/render/pixel.ts';
 import { resolveClassifier, resolveGenerator } from '../src/models/registry.ts';
 import { Rng } from '../src/util/rng.ts';
 import { flopLine, round, type Bench } from './registry.ts';

@@ -2,7 +2,7 @@
 // vector-Jacobian product, and a batch's items do not mix.
 import { describe, expect, it } from 'vitest';
 import { compileFused, compileSplit, GRAD_PREFIX } from '../src/autodiff/compile.ts';
-import { Vjp } from '../src/autodiff/program.ts';
+import { Vjp } from '../src/optvis/objectives/gradient.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { emptyGraph, emptyModel, sizeOf } from '../src/onnx/ir.ts';

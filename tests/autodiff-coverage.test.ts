@@ -10,7 +10,7 @@ import { compileFused } from '../src/autodiff/compile.ts';
 import { emptyGraph, emptyModel } from '../src/onnx/ir.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { singleOpModel } from './helpers/models.ts';
-import { ObjectiveGradient } from '../src/autodiff/program.ts';
+import { ObjectiveGradient } from '../src/optvis/objectives/gradient.ts';
 
 /** Ops normalization rewrites into others (tests/onnx-normalize*.test.ts check each against onnxruntime). */
 const REWRITTEN = ['Dropout', 'Upsample', 'Scatter', 'Gelu', 'Mish', 'Swish', 'GroupNormalization'];

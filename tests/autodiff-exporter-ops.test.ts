@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gradientAt } from '../src/autodiff/grad.ts';
+import { gradientAt } from '../src/optvis/objectives/grad.ts';
 import { readNpy } from '../src/runtime/npy.ts';
 import { readModel, saveModel } from '../src/onnx/proto.ts';
 import { upgradeModel } from '../src/onnx/upgrade.ts';

@@ -18,7 +18,7 @@ import { tensor } from '../src/onnx/tensor.ts';
 import { buildModel, gradCheck, type GradCheckOptions, checkCase, type GradCase } from './helpers/gradcheck.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { compileFused, GRAD_PREFIX } from '../src/autodiff/compile.ts';
-import { Vjp } from '../src/autodiff/program.ts';
+import { Vjp } from '../src/optvis/objectives/gradient.ts';
 import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';
 

@@ -7,7 +7,7 @@ import { prepareModel } from '../src/onnx/prepare.ts';
 import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { sizeOf } from '../src/onnx/ir.ts';
 import { Session } from '../src/runtime/session.ts';
-import { ObjectiveGradient } from '../src/autodiff/program.ts';
+import { ObjectiveGradient } from '../src/optvis/objectives/gradient.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tfjsWasm } from '../bench/tfjs-backend.ts';
 import { relL2Diff } from '../bench/rel-diff.ts';

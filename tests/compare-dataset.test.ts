@@ -9,7 +9,7 @@ import { compare, type CompareResult } from '../src/compare/compare.ts';
 import { openDatasetReference } from '../src/compare/dataset.ts';
 import { UnitProbe } from '../src/compare/probe.ts';
 import { openClassifier } from '../src/classifier/card.ts';
-import { nchw } from '../src/regularizers/nchw.ts';
+import { nchw } from '../src/image/nchw.ts';
 import { readImage, writePng } from '../src/render/image.ts';
 import { Rng } from '../src/util/rng.ts';
 import { writeCompareModels, type CompareModels } from './helpers/compare-models.ts';

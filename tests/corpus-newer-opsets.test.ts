@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gradientAt } from '../src/autodiff/grad.ts';
+import { gradientAt } from '../src/optvis/objectives/grad.ts';
 import { readModel, saveModel } from '../src/onnx/proto.ts';
 import { upgradeModel } from '../src/onnx/upgrade.ts';
 import { corpusCases, corpusGrad, corpusInput, gradTolerance, relMaxError, VALUE_TOLERANCE } from './helpers/corpus.ts';

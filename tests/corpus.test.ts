@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gradientAt } from '../src/autodiff/grad.ts';
-import { doctor } from '../src/autodiff/doctor.ts';
+import { gradientAt } from '../src/optvis/objectives/grad.ts';
+import { doctor } from '../src/optvis/objectives/doctor.ts';
 import { Session } from '../src/runtime/session.ts';
 import { CORPUS_DIR, corpusCases, corpusGrad, corpusInput, gradTolerance, objectiveIndex, relMaxError, VALUE_TOLERANCE } from './helpers/corpus.ts';
 

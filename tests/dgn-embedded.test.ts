@@ -7,8 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DgnProgram, runDgnAm } from '../src/latent-opt/dgn.ts';
-import { loadPrepared, visualizeDgn } from '../src/latent-opt/visualize.ts';
+import { DgnProgram } from '../src/optvis/param/generator.ts';
+import { runDgnAm } from '../src/optvis/render/dgn.ts';
+import { loadPrepared, visualizeDgn } from '../src/optvis/render/visualize.ts';
 import { EMBEDDED_DIR, resolveClassifier, resolveGenerator } from '../src/models/registry.ts';
 import { dgnClassCheck } from '../src/train/generator-dgn-check.ts';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { doctor } from '../src/autodiff/doctor.ts';
+import { doctor } from '../src/optvis/objectives/doctor.ts';
 import { DecisionRecorder, decisionNodes, freezeModel } from '../src/autodiff/freeze-decisions.ts';
 import { rules } from '../src/autodiff/rules/index.ts';
 import type { GradRule } from '../src/autodiff/context.ts';

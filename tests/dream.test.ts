@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveClassifier } from '../src/models/registry.ts';
-import { deepDream } from '../src/latent-opt/dream.ts';
+import { deepDream } from '../src/optvis/render/dream.ts';
 import { readImage } from '../src/render/image.ts';
 import { sharedDir } from '../src/shared-path.ts';
 

@@ -9,8 +9,8 @@ import { convertCaffe } from '../src/caffe/convert.ts';
 import { saveModel, readModel } from '../src/onnx/proto.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { sharedFile } from '../src/shared-path.ts';
-import { resolveTerms } from '../src/objectives/build.ts';
-import { parseObjective } from '../src/objectives/parse.ts';
+import { resolveTerms } from '../src/optvis/objectives/build.ts';
+import { parseObjective } from '../src/optvis/objectives/parse.ts';
 import { openClassifier } from '../src/classifier/card.ts';
 
 const repo = join(import.meta.dirname, '..');

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { formatInspectReport, inspectModel, type InspectReport } from '../src/onnx/inspect.ts';
+import { formatInspectReport, inspectModel, type InspectReport } from '../src/autodiff/inspect.ts';
 import { saveModel } from '../src/onnx/proto.ts';
 import { supportedOps } from '../src/autodiff/rules/index.ts';
 import { pytorchCnn, singleOpModel, zooCnn } from './helpers/models.ts';

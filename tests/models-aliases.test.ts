@@ -7,7 +7,7 @@ import { convertCaffe, ALIASES_KEY } from '../src/caffe/convert.ts';
 import { versionName } from '../src/caffe/context.ts';
 import { parseNet } from '../src/caffe/net.ts';
 import { deriveCaffe2Aliases } from '../src/models/caffe-aliases.ts';
-import { findPreSoftmax } from '../src/objectives/build.ts';
+import { findPreSoftmax } from '../src/optvis/objectives/build.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { sharedFile } from '../src/shared-path.ts';
 

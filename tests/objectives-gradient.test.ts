@@ -4,7 +4,7 @@
 // and the Tanh curvature (~step^2 |J'''|) ~1e-5 more; measured errors are ~1e-5 along the gradient and
 // ~2e-4 over coordinates (largest-gradient plus random ones), against the bound 1e-3.
 import { describe, expect, it } from 'vitest';
-import { ObjectiveGradient } from '../src/autodiff/program.ts';
+import { ObjectiveGradient } from '../src/optvis/objectives/gradient.ts';
 import type { TensorData } from '../src/onnx/ir.ts';
 import { Rng } from '../src/util/rng.ts';
 import { randomInput } from './helpers/models.ts';

@@ -2,8 +2,8 @@
 // compute are checked against the same quantities computed here from the model's own tensors.
 import { describe, expect, it } from 'vitest';
 import { FvizError } from '../src/errors.ts';
-import { appendObjective, OBJECTIVE, OBJECTIVE_PER_ITEM, resolveTerms } from '../src/objectives/build.ts';
-import { parseObjective } from '../src/objectives/parse.ts';
+import { appendObjective, OBJECTIVE, OBJECTIVE_PER_ITEM, resolveTerms } from '../src/optvis/objectives/build.ts';
+import { parseObjective } from '../src/optvis/objectives/parse.ts';
 import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { cloneModel } from '../src/onnx/ir.ts';
 import { toFloat64 } from '../src/onnx/tensor.ts';

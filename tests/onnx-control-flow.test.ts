@@ -10,7 +10,7 @@ import { tensor } from '../src/onnx/tensor.ts';
 import { topoSort } from '../src/onnx/topo.ts';
 import { normalizeModel } from '../src/onnx/normalize.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
-import { ObjectiveGradient } from '../src/autodiff/program.ts';
+import { ObjectiveGradient } from '../src/optvis/objectives/gradient.ts';
 import { FvizError } from '../src/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { maxAbsDiff, runModel } from './helpers/models.ts';

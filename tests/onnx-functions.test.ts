@@ -11,7 +11,7 @@ import { emptyGraph, emptyModel } from '../src/onnx/ir.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { Session } from '../src/runtime/session.ts';
-import { doctor } from '../src/autodiff/doctor.ts';
+import { doctor } from '../src/optvis/objectives/doctor.ts';
 import { Rng } from '../src/util/rng.ts';
 import { maxAbsDiff, randomInput, runModel } from './helpers/models.ts';
 

@@ -7,7 +7,7 @@ import type { Model, TensorData } from '../src/onnx/ir.ts';
 import { emptyGraph, emptyModel, sizeOf } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { fullyStatic, prepareModel } from '../src/onnx/prepare.ts';
-import { appendObjective } from '../src/objectives/build.ts';
+import { appendObjective } from '../src/optvis/objectives/build.ts';
 import { imageInput, layoutOf } from '../src/onnx/specialize.ts';
 import { FvizError } from '../src/errors.ts';
 import { Rng } from '../src/util/rng.ts';

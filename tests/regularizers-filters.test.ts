@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nchw, type Nchw } from '../src/regularizers/nchw.ts';
-import { bilateralFilter, clipPixels, gaussianBlur, gaussianKernel, l2Decay, l2Penalty, percentile, totalVariation, type TvOptions } from '../src/regularizers/filters.ts';
+import { nchw, type Nchw } from '../src/image/nchw.ts';
+import { bilateralFilter, clipPixels, gaussianBlur, gaussianKernel, l2Decay, l2Penalty, percentile, totalVariation, type TvOptions } from '../src/optvis/penalties/filters.ts';
 import { Rng } from '../src/util/rng.ts';
 
 function noise(seed: number, n: number, c: number, h: number, w: number, std = 1, mean = 0): Nchw {

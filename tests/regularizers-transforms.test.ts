@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dot, nchw, type Nchw, type Size2 } from '../src/regularizers/nchw.ts';
+import { dot, nchw, type Nchw, type Size2 } from '../src/image/nchw.ts';
 import {
   Chain,
   crop,
@@ -16,7 +16,7 @@ import {
   rotate,
   scale,
   type Transform,
-} from '../src/regularizers/transforms.ts';
+} from '../src/optvis/transforms/transforms.ts';
 import { Rng } from '../src/util/rng.ts';
 
 function randomImage(rng: Rng, n: number, c: number, size: Size2): Nchw {

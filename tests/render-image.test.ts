@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nchw } from '../src/regularizers/nchw.ts';
+import { nchw } from '../src/image/nchw.ts';
 import { encodePng, readImage, readImages, toRgbBytes, writePng } from '../src/render/image.ts';
 import { sharedDir } from '../src/shared-path.ts';
 import { Rng } from '../src/util/rng.ts';

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gaussianBlur } from '../src/regularizers/filters.ts';
-import { nchw, type Nchw } from '../src/regularizers/nchw.ts';
+import { gaussianBlur } from '../src/optvis/penalties/filters.ts';
+import { nchw, type Nchw } from '../src/image/nchw.ts';
 import { fft, fft2 } from '../src/render/fft.ts';
 import { readImage } from '../src/render/image.ts';
 import { highFrequencyRatio, imageMetrics, meanAbsoluteVariation, meanStd, radialPowerSpectrum, spectrumSlope } from '../src/render/metrics.ts';

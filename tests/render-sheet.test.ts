@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { nchw, type Nchw } from '../src/regularizers/nchw.ts';
+import { nchw, type Nchw } from '../src/image/nchw.ts';
 import { readImage } from '../src/render/image.ts';
 import { renderSheet, renderStrip, sheetLayout, wrapText, type SheetOptions } from '../src/render/sheet.ts';
 import { sharedDir } from '../src/shared-path.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ObjectiveGradient } from '../src/autodiff/program.ts';
+import { ObjectiveGradient } from '../src/optvis/objectives/gradient.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { Session } from '../src/runtime/session.ts';
 import { convertTfjsModel } from '../src/tfjs/convert.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillBatch, IDENTITY_NORMALIZATION } from '../src/dataset/batches.ts';
 import { openDataset } from '../src/dataset/open.ts';
 import { subset } from '../src/dataset/image-set.ts';
-import { encodeImages } from '../src/generator/encode.ts';
+import { encodeImages } from '../src/optvis/param/encode.ts';
 import { loadBounds, type GeneratorCard } from '../src/generator/card.ts';
 import { codeBounds, CodeRange, readBoundsFile, writeBoundsFile } from '../src/train/bounds.ts';
 import { scanCodeRange } from '../src/train/generator-eval.ts';

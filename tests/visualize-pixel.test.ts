@@ -6,12 +6,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveClassifier } from '../src/models/registry.ts';
-import { loadPrepared, visualizePixel } from '../src/latent-opt/visualize.ts';
-import { pixelNetwork, pixelOptions, runPixel, PIXEL_METHODS, type PixelMethod, type PixelResult } from '../src/latent-opt/pixel.ts';
+import { loadPrepared, visualizePixel } from '../src/optvis/render/visualize.ts';
+import { pixelNetwork, pixelOptions, runPixel, PIXEL_METHODS, type PixelMethod, type PixelResult } from '../src/optvis/render/pixel.ts';
 import { imageMetrics } from '../src/render/metrics.ts';
 import { DISPLAY_INPUT, withDisplayInput } from '../src/classifier/card.ts';
 import { Session } from '../src/runtime/session.ts';
-import { nchw } from '../src/regularizers/nchw.ts';
+import { nchw } from '../src/image/nchw.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const LAYER = 'inception_4a/output';

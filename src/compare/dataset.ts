@@ -9,7 +9,7 @@ import { objectiveProbe, scanActivations } from '../dataset/scan.ts';
 import { openScanSource, type ImageSource } from '../dataset/stream-source.ts';
 import { FvizError } from '../errors.ts';
 import { fromRgbBytes } from '../render/image.ts';
-import type { Nchw } from '../regularizers/nchw.ts';
+import type { Nchw } from '../image/nchw.ts';
 import type { SessionOptions } from '../runtime/session.ts';
 import { objectiveSlug } from './plan.ts';
 import { targetUnit } from './probe.ts';

@@ -1,7 +1,7 @@
 // The comparison's pictures: sheet.png (objectives x methods, plus the dataset's top examples) and
 // progression.png (each method's frames at the chosen steps), both from the run folders on disk.
 import { join } from 'node:path';
-import { nchw, type Nchw } from '../regularizers/nchw.ts';
+import { nchw, type Nchw } from '../image/nchw.ts';
 import { readImage } from '../render/image.ts';
 import { renderSheet, type SheetRow, type Tile } from '../render/sheet.ts';
 import type { RunMetrics } from './metrics.ts';

@@ -1,6 +1,6 @@
 // The numbers of a comparison: per image (objective, target activation and its fraction of the dataset's
 // maximum, spectral statistics, total variation, the judge's verdict) and their mean and spread over seeds.
-import type { Nchw } from '../regularizers/nchw.ts';
+import type { Nchw } from '../image/nchw.ts';
 import { imageMetrics, meanStd } from '../render/metrics.ts';
 import type { JudgeVerdict } from './probe.ts';
 

@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvizError } from '../errors.ts';
-import { PIXEL_METHODS, pixelOptions, type PixelMethod } from '../latent-opt/pixel.ts';
-import type { RunRecord } from '../latent-opt/run-output.ts';
+import { PIXEL_METHODS, pixelOptions, type PixelMethod } from '../optvis/render/pixel.ts';
+import type { RunRecord } from '../util/run-record.ts';
 
 export const COMPARE_METHODS = ['dgn', ...PIXEL_METHODS] as const;
 export type CompareMethod = (typeof COMPARE_METHODS)[number];

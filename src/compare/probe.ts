@@ -2,13 +2,13 @@
 // was optimized, and the top-1 class of an independent classifier (the judge).
 import { FvizError } from '../errors.ts';
 import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
-import { appendObjective, findPreSoftmax, OBJECTIVE_PER_ITEM } from '../objectives/build.ts';
-import { formatTarget, parseObjective } from '../objectives/parse.ts';
+import { appendObjective, findPreSoftmax, OBJECTIVE_PER_ITEM } from '../optvis/objectives/build.ts';
+import { formatTarget, parseObjective } from '../optvis/objectives/parse.ts';
 import { prepareModel } from '../onnx/prepare.ts';
 import { readModel } from '../onnx/proto.ts';
 import type { Model } from '../onnx/ir.ts';
 import { toNumbers } from '../onnx/tensor.ts';
-import type { Nchw } from '../regularizers/nchw.ts';
+import type { Nchw } from '../image/nchw.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 
 /** The first term of an objective, unweighted: the unit the objective is about. */

@@ -1,8 +1,8 @@
 // The contact sheet of one channel: its top images, the receptive-field crops around their maxima, a row
 // across the range by percentile, and its bottom images, each captioned with its activation.
 import { basename } from 'node:path';
-import type { Nchw } from '../regularizers/nchw.ts';
-import { nchw } from '../regularizers/nchw.ts';
+import type { Nchw } from '../image/nchw.ts';
+import { nchw } from '../image/nchw.ts';
 import { renderSheet, type SheetRow } from '../render/sheet.ts';
 
 export interface SheetExample {

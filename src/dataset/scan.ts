@@ -9,10 +9,10 @@ import { FvizError } from '../errors.ts';
 import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
 import { pruneGraph } from '../autodiff/compile.ts';
 import { cloneModel, type Model } from '../onnx/ir.ts';
-import { prepareModel } from '../onnx/prepare.ts';
+import { loadAtBatch, prepareModel } from '../onnx/prepare.ts';
 import { readModel } from '../onnx/proto.ts';
-import { appendObjective, findPreSoftmax, OBJECTIVE_PER_ITEM, resolveTensor } from '../objectives/build.ts';
-import { fileSha256 } from '../latent-opt/run-output.ts';
+import { appendObjective, findPreSoftmax, OBJECTIVE_PER_ITEM, resolveTensor } from '../optvis/objectives/build.ts';
+import { fileSha256 } from '../util/run-record.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './scan-checkpoint.ts';
 import { receptiveField, type ReceptiveField } from './scan-rf.ts';
@@ -73,21 +73,7 @@ function finishProbe(prepared: Model, classifier: Classifier, tensor: string, id
   return { model: m, tensor, shape, size: [size[0], size[1]], receptiveField: rf, identity };
 }
 
-/**
- * The classifier prepared at batch `batch`, also when its file fixes the batch dim (Caffe conversions and
- * twins say 1): the first input dim is made symbolic first. A graph that bakes the batch into a Reshape
- * cannot be rebatched; the error says to use --batch 1.
- */
-export function loadAtBatch(path: string, batch: number, size?: [number, number]): Model {
-  const raw = readModel(path);
-  for (const input of raw.graph.inputs) if (input.shape.length > 0 && input.shape[0] !== batch) input.shape[0] = 'batch';
-  try {
-    return prepareModel(raw, { batch, size, source: path });
-  } catch (e) {
-    if (batch === 1 || !(e instanceof FvizError)) throw e;
-    throw new FvizError(`${path} does not run at batch ${batch} (${e.message}); use --batch 1`, { cause: e });
-  }
-}
+export { loadAtBatch };
 
 /** A probe of one layer (a tensor name or an alias). */
 export async function layerProbe(classifier: Classifier, layer: string, batch: number): Promise<ScanProbe> {

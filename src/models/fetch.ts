@@ -8,20 +8,28 @@ import https from 'node:https';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FvizError } from '../errors.ts';
-import { ProgressLine } from '../cli/progress.ts';
+import { ProgressLine } from '../util/progress.ts';
 
 export interface DownloadOptions {
   /** Seconds without a byte (or without a response) before the attempt fails (default 30). */
   timeoutSeconds?: number;
   /** Further attempts after a connection that dropped mid-transfer (default 3). */
   retries?: number;
-  /** Show a progress line on stderr (default true). */
-  progress?: boolean;
+  /**
+   * Progress of a transfer of 1 MB or more: true (default) draws a line on stderr, false nothing, a
+   * function gets (label, total MB) and returns what receives the MB so far and the end.
+   */
+  progress?: boolean | ProgressReporter;
   /** Label of the progress line (default: the file name of the URL). */
   label?: string;
   /** What to tell the user to do by hand when the host cannot be reached, e.g. 'fviz models add FILE --as googlenet'. */
   manualHint?: string;
 }
+
+/** A progress callback: called once per transfer, it returns the sink of that transfer's updates. */
+export type ProgressReporter = (label: string, totalMB: number) => { update(doneMB: number): void; done(): void };
+
+const stderrProgress: ProgressReporter = (label, totalMB) => new ProgressLine(label, totalMB, 'MB');
 
 export interface DownloadResult {
   path: string;
@@ -187,7 +195,8 @@ async function attempt(url: URL, partPath: string, opts: Required<Pick<DownloadO
   writeFileSync(metaPath, JSON.stringify(newMeta));
 
   const out = createWriteStream(partPath, offset > 0 ? { flags: 'a' } : { flags: 'w' });
-  const progress = opts.progress && total !== undefined && total - offset >= 1e6 ? new ProgressLine(offset > 0 ? `${opts.label} (resumed at ${formatMB(offset)} MB)` : opts.label, formatMB(total - offset), 'MB') : undefined;
+  const report = opts.progress === true ? stderrProgress : opts.progress || undefined;
+  const progress = report && total !== undefined && total - offset >= 1e6 ? report(offset > 0 ? `${opts.label} (resumed at ${formatMB(offset)} MB)` : opts.label, formatMB(total - offset)) : undefined;
   let writeError: Error | undefined;
   out.once('error', (e) => (writeError = e));
   let received = 0;

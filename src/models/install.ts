@@ -6,7 +6,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FvizError } from '../errors.ts';
 import { cardPathFor } from '../classifier/card.ts';
 import { convertCaffeFiles } from '../caffe/convert.ts';
-import { findPreSoftmax } from '../objectives/build.ts';
+import { findPreSoftmax } from '../classifier/logits.ts';
 import type { Model } from '../onnx/ir.ts';
 import { prepareModel } from '../onnx/prepare.ts';
 import { readModel } from '../onnx/proto.ts';

@@ -6,7 +6,6 @@ import { CANONICAL_OPSET, defaultOpset, sizeOf } from './ir.ts';
 import { formatUncovered, uncoveredOps, type UncoveredOp } from './coverage.ts';
 import { prepareModel, preparedInfo } from './prepare.ts';
 import { isUnknownDim } from './shapes.ts';
-import { supportedOps } from '../autodiff/rules/index.ts';
 
 export interface TensorInfo {
   name: string;
@@ -53,7 +52,7 @@ export interface InspectReport {
 }
 
 export interface InspectOptions {
-  /** Ops the gradient compiler covers; default: the compiler's own list. Pass null to report none. */
+  /** Ops the gradient compiler covers (autodiff/inspect.ts passes the compiler's own list); absent or null: none reported. */
   coveredOps?: Iterable<string> | null;
   batch?: number;
   dims?: Record<string, number>;
@@ -97,7 +96,7 @@ export function inspectModel(model: Model, opts: InspectOptions = {}): InspectRe
     bytes += Array.isArray(t.data) ? t.data.reduce((a, s) => a + s.length, 0) : t.data.byteLength;
   }
   const ops = histogram(g.nodes.map((n) => opKey(n.domain, n.opType)));
-  const covered = opts.coveredOps === undefined ? new Set(supportedOps()) : opts.coveredOps === null ? undefined : new Set(opts.coveredOps);
+  const covered = opts.coveredOps == null ? undefined : new Set(opts.coveredOps);
   const symbolicBatch = model.graph.inputs.some((v) => typeof v.shape[0] === 'string');
   const uncovered = covered ? uncoveredOps(g, model.opsets, covered) : [];
   return {

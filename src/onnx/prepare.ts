@@ -109,3 +109,19 @@ export function fullyStatic(model: Model): boolean {
     }
   return true;
 }
+
+/**
+ * The classifier prepared at batch `batch`, also when its file fixes the batch dim (Caffe conversions and
+ * twins say 1): the first input dim is made symbolic first. A graph that bakes the batch into a Reshape
+ * cannot be rebatched; the error says to use --batch 1.
+ */
+export function loadAtBatch(path: string, batch: number, size?: [number, number]): Model {
+  const raw = readModel(path);
+  for (const input of raw.graph.inputs) if (input.shape.length > 0 && input.shape[0] !== batch) input.shape[0] = 'batch';
+  try {
+    return prepareModel(raw, { batch, size, source: path });
+  } catch (e) {
+    if (batch === 1 || !(e instanceof FvizError)) throw e;
+    throw new FvizError(`${path} does not run at batch ${batch} (${e.message}); use --batch 1`, { cause: e });
+  }
+}

@@ -5,8 +5,8 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { FvizError } from '../errors.ts';
-import type { Nchw, Size2 } from '../regularizers/nchw.ts';
-import { nchw } from '../regularizers/nchw.ts';
+import type { Nchw, Size2 } from '../image/nchw.ts';
+import { nchw } from '../image/nchw.ts';
 
 export interface ReadOptions {
   /** Output size: a number for a square, or [h, w]. Default: the file's own size. */

@@ -2,7 +2,7 @@
 // high frequencies, the slope of the radially averaged power spectrum (natural photographs fall off
 // roughly as 1/f^2, slope -2; white noise is flat, slope 0), total variation, and mean/spread helpers.
 import { FvizError } from '../errors.ts';
-import type { Nchw } from '../regularizers/nchw.ts';
+import type { Nchw } from '../image/nchw.ts';
 import { fft2, fftFreq } from './fft.ts';
 
 export interface Plane {

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { FvizError } from '../errors.ts';
-import type { Nchw } from '../regularizers/nchw.ts';
+import type { Nchw } from '../image/nchw.ts';
 import { toRgbBytes } from './image.ts';
 
 /** An image in a cell: a batch (member 0) or a chosen member; null leaves the cell empty. */

@@ -3,10 +3,11 @@
 import { openClassifier, withDisplayInput } from '../classifier/card.ts';
 import type { DgnSettings } from '../generator/card.ts';
 import { openGenerator } from '../generator/card.ts';
-import { DgnProgram, runDgnAm } from '../latent-opt/dgn.ts';
-import { loadPrepared } from '../latent-opt/visualize.ts';
+import { DgnProgram } from '../optvis/param/generator.ts';
+import { runDgnAm } from '../optvis/render/dgn.ts';
+import { loadPrepared } from '../optvis/render/visualize.ts';
 import { pruneGraph } from '../autodiff/compile.ts';
-import { nchw, type Nchw } from '../regularizers/nchw.ts';
+import { nchw, type Nchw } from '../image/nchw.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import { DISPLAY_INPUT } from '../classifier/card.ts';
 import { FvizError } from '../errors.ts';

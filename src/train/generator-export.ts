@@ -10,7 +10,7 @@ import type { DgnSettings, GeneratorCard } from '../generator/card.ts';
 import { EMBEDDED_DIR } from '../models/registry.ts';
 import { repoRoot } from '../shared-path.ts';
 import { saveModel, writeAtomic } from '../onnx/proto.ts';
-import { nchw, type Nchw } from '../regularizers/nchw.ts';
+import { nchw, type Nchw } from '../image/nchw.ts';
 import { renderSheet, writeSheet, type SheetRow } from '../render/sheet.ts';
 import { fillBatch, IDENTITY_NORMALIZATION } from '../dataset/batches.ts';
 import { readBoundsFile, writeBoundsFile } from './bounds.ts';

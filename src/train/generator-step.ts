@@ -11,7 +11,7 @@
 import { FvizError } from '../errors.ts';
 import { compileFused } from '../autodiff/compile.ts';
 import { DISPLAY_INPUT, openClassifier, withDisplayInput, type ClassifierCard } from '../classifier/card.ts';
-import { resolveTensor } from '../objectives/build.ts';
+import { resolveTensor } from '../optvis/objectives/build.ts';
 import { prefixModel } from '../onnx/compose.ts';
 import type { Graph, Model, TensorData } from '../onnx/ir.ts';
 import { emptyGraph, emptyModel } from '../onnx/ir.ts';

@@ -4,8 +4,8 @@ import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { compare } from '../../compare/index.ts';
 import { EMBEDDED_DIR } from '../../models/registry.ts';
-import { ProgressLine } from '../progress.ts';
-import { PIXEL_METHODS } from '../../latent-opt/pixel.ts';
+import { ProgressLine } from '../../util/progress.ts';
+import { PIXEL_METHODS } from '../../optvis/render/pixel.ts';
 
 /** `npm run demo`: a comparison of every method on three classes with the embedded default models. */
 export const demoCommand: CommandModule = (y) =>

@@ -1,5 +1,5 @@
 import type { CommandModule } from './types.ts';
-import { doctor } from '../../autodiff/doctor.ts';
+import { doctor } from '../../optvis/objectives/doctor.ts';
 import { DOCTOR_TOLERANCE } from '../../autodiff/doctor-check.ts';
 import { readNpy } from '../../runtime/npy.ts';
 import { inputOverrides } from './visualize.ts';

@@ -3,13 +3,12 @@ import { mkdirSync } from 'node:fs';
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { resolveClassifier } from '../../models/registry.ts';
-import { deepDream, DREAM_DEFAULTS } from '../../latent-opt/dream.ts';
+import { deepDream, DREAM_DEFAULTS } from '../../optvis/render/dream.ts';
 import { readImage, encodePng } from '../../render/image.ts';
 import { writeAtomic } from '../../onnx/proto.ts';
-import { fileSha256 } from '../../latent-opt/run-output.ts';
-import { VERSION } from '../../latent-opt/visualize.ts';
+import { fileSha256, VERSION } from '../../util/run-record.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';
-import { ProgressLine } from '../progress.ts';
+import { ProgressLine } from '../../util/progress.ts';
 
 export const dreamCommand: CommandModule = (y) =>
   y.command(

@@ -3,7 +3,7 @@ import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { datasetExamples } from '../../dataset/examples.ts';
 import type { ScanCommandOptions, ScanProgress } from '../../dataset/scan.ts';
-import { ProgressLine } from '../progress.ts';
+import { ProgressLine } from '../../util/progress.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';
 
 /** '0-15,42' -> [0..15, 42]. */

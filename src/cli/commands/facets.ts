@@ -1,7 +1,7 @@
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { multifacetedVisualization, type FacetMethod } from '../../dataset/facets.ts';
-import { PIXEL_METHODS } from '../../latent-opt/pixel.ts';
+import { PIXEL_METHODS } from '../../optvis/render/pixel.ts';
 import { scanCheckpointOptions, scanRunOptions, skippedWarning } from './examples.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';
 

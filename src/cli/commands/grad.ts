@@ -1,5 +1,5 @@
 import type { CommandModule } from './types.ts';
-import { gradientAt } from '../../autodiff/grad.ts';
+import { gradientAt } from '../../optvis/objectives/grad.ts';
 import { readNpy, writeNpy } from '../../runtime/npy.ts';
 
 export const gradCommand: CommandModule = (y) =>

@@ -1,7 +1,7 @@
 // fviz inspect MODEL.onnx [--json] [--batch N]
 import { FvizError } from '../../errors.ts';
 import { readModel } from '../../onnx/proto.ts';
-import { formatInspectReport, inspectModel } from '../../onnx/inspect.ts';
+import { formatInspectReport, inspectModel } from '../../autodiff/inspect.ts';
 import type { CommandModule } from './types.ts';
 import { inputOverrides } from './visualize.ts';
 

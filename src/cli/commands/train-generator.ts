@@ -1,6 +1,6 @@
 // `fviz train generator`: the DGN generator for a classifier's code layer (see src/train/generator-trainer.ts).
 import type { Argv } from 'yargs';
-import { epochPrinter, formatSeconds } from '../progress.ts';
+import { epochPrinter, formatSeconds } from '../../util/progress.ts';
 import { stoppedLine, trainRunArgs, trainRunOptions } from './train-run-options.ts';
 import { GENERATOR_PRESETS } from '../../train/generator-net.ts';
 import { DISCRIMINATOR_PRESETS } from '../../train/discriminator-net.ts';

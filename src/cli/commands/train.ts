@@ -1,5 +1,5 @@
 import type { CommandModule } from './types.ts';
-import { epochPrinter, formatSeconds } from '../progress.ts';
+import { epochPrinter, formatSeconds } from '../../util/progress.ts';
 import { trainClassifier, type TrainProgress } from '../../train/trainer.ts';
 import { CLASSIFIER_PRESETS } from '../../train/classifier-net.ts';
 import { generatorSubcommand } from './train-generator.ts';

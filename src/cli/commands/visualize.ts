@@ -2,12 +2,12 @@ import { defaultGenerator } from '../../models/registry.ts';
 import type { Argv } from 'yargs';
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
-import { visualizeDgn, visualizePixel, type VisualizeResult } from '../../latent-opt/visualize.ts';
-import { PIXEL_METHODS, type PixelMethod, type PixelOptions } from '../../latent-opt/pixel.ts';
+import { visualizeDgn, visualizePixel, type VisualizeResult } from '../../optvis/render/visualize.ts';
+import { PIXEL_METHODS, type PixelMethod, type PixelOptions } from '../../optvis/render/pixel.ts';
 import type { InputConvention } from '../../classifier/card.ts';
-import type { RobustOptions } from '../../regularizers/transforms.ts';
-import { encodeImages } from '../../generator/encode.ts';
-import { ProgressLine } from '../progress.ts';
+import type { RobustOptions } from '../../optvis/transforms/transforms.ts';
+import { encodeImages } from '../../optvis/param/encode.ts';
+import { ProgressLine } from '../../util/progress.ts';
 
 export const METHODS = ['dgn', ...PIXEL_METHODS] as const;
 

@@ -1,18 +1,19 @@
 // `fviz visualize` as a library function: resolve the models, run the chosen method, write the run folder.
-import { FvizError } from '../errors.ts';
-import { loadAtBatch } from '../dataset/scan.ts';
-import type { Model } from '../onnx/ir.ts';
-import { resolveClassifier, resolveGenerator } from '../models/registry.ts';
-import type { Classifier, InputConvention } from '../classifier/card.ts';
-import type { Generator } from '../generator/card.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { asNchw } from '../regularizers/nchw.ts';
-import { DgnProgram, runDgnAm, type DgnOptions } from './dgn.ts';
-import { fileSha256, writeRun, type RunRecord } from './run-output.ts';
-import { pixelNetwork, pixelOptions, runPixel, type PixelMethod, type PixelOptions } from './pixel.ts';
-import { readImage } from '../render/image.ts';
-
-export const VERSION = '0.1.0';
+import { FvizError } from '../../errors.ts';
+import { loadAtBatch } from '../../onnx/prepare.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { resolveClassifier, resolveGenerator } from '../../models/registry.ts';
+import type { Classifier, InputConvention } from '../../classifier/card.ts';
+import type { Generator } from '../../generator/card.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { asNchw } from '../../image/nchw.ts';
+import { DgnProgram } from '../param/generator.ts';
+import { runDgnAm, type DgnOptions } from './dgn.ts';
+import { fileSha256, VERSION, type RunRecord } from '../../util/run-record.ts';
+import { writeRun } from './run-output.ts';
+import { pixelNetwork, pixelOptions, runPixel, type MethodName, type PixelOptions } from './pixel.ts';
+import { readImage } from '../../render/image.ts';
+import { objectiveAst, type ObjectiveInput } from '../objectives/build.ts';
 
 export interface Progress {
   (info: { step: number; steps: number; perItem: number[] }): void;
@@ -21,7 +22,8 @@ export interface Progress {
 export interface DgnVisualizeOptions extends SessionOptions {
   model?: string;
   generator: string;
-  objective: string;
+  /** Text in the grammar, or an Objective of the programmatic API. */
+  objective: ObjectiveInput;
   out: string;
   steps?: number;
   startStep?: number;
@@ -56,6 +58,11 @@ export interface VisualizeResult {
   record: Omit<RunRecord, 'outputs'>;
 }
 
+/** The objective's text for run.json: the text as given, or the programmatic objective's text form. */
+function objectiveText(o: ObjectiveInput): string {
+  return typeof o === 'string' ? o : objectiveAst(o).text;
+}
+
 /**
  * A model prepared for `batch` items (also when its file fixes batch 1), its dynamic spatial dims (if any)
  * specialized to `size`.
@@ -67,6 +74,7 @@ export function loadPrepared(path: string, batch: number, size?: [number, number
 /** DGN-AM through a generator. */
 export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<VisualizeResult> {
   const t0 = performance.now();
+  objectiveAst(opts.objective); // a typo fails here, before any model is read
   const classifier: Classifier = resolveClassifier(opts.model, opts.input);
   const generator: Generator = resolveGenerator(opts.generator);
   if (opts.toClassifier) generator.card.toClassifier = opts.toClassifier;
@@ -125,7 +133,7 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
     version: VERSION,
     command: opts.command ?? 'visualize',
     method: 'dgn',
-    objective: { text: opts.objective, terms: program.labels },
+    objective: { text: objectiveText(opts.objective), terms: program.labels },
     seed: dgnOpts.seed,
     parameters: {
       steps,
@@ -171,8 +179,10 @@ function codeRange(code: Float32Array): { min: number; max: number } {
 
 export interface PixelVisualizeOptions extends SessionOptions {
   model?: string;
-  objective: string;
-  method: PixelMethod;
+  /** Text in the grammar, or an Objective of the programmatic API. */
+  objective: ObjectiveInput;
+  /** A pixel method of the preset table (built in or added with registerMethod). */
+  method: MethodName;
   out: string;
   /** Overrides of the method's preset (every piece is also an option). */
   options?: Partial<PixelOptions>;
@@ -186,6 +196,7 @@ export interface PixelVisualizeOptions extends SessionOptions {
 /** A pixel-space method (naive, l2, tv, blur, bilateral, robust, fourier). */
 export async function visualizePixel(opts: PixelVisualizeOptions): Promise<VisualizeResult> {
   const t0 = performance.now();
+  objectiveAst(opts.objective); // a typo fails here, before any model is read
   const classifier = resolveClassifier(opts.model, opts.input);
   const o = pixelOptions(opts.method, opts.options);
   if (o.diversity && !o.diversityLayer) throw new FvizError('--diversity needs --diversity-layer LAYER (a convolutional layer, e.g. the objective\'s)');
@@ -216,7 +227,7 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
     version: VERSION,
     command: opts.command ?? 'visualize',
     method: opts.method,
-    objective: { text: opts.objective, terms: net.terms.map((t) => t.label) },
+    objective: { text: objectiveText(opts.objective), terms: net.terms.map((t) => t.label) },
     seed: o.seed,
     parameters: { ...params, initImage: opts.initImage ?? null, classifierInput: classifier.card.input },
     models: [{ role: 'classifier', path: classifier.modelPath, sha256: await fileSha256(classifier.modelPath) }],

@@ -6,19 +6,20 @@
 // a scalar and the code step is normalized again, the update equals step * D / mean|D| with D the plain
 // chain-rule gradient d objective / d code: so one compiled program (generator -> crop -> classifier)
 // gives everything a step needs. A test checks this against the literal two-stage update.
-import { FvizError } from '../errors.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import type { Model, TensorData } from '../onnx/ir.ts';
-import { cloneModel, sizeOf } from '../onnx/ir.ts';
-import { composeModels } from '../onnx/compose.ts';
-import { tensor } from '../onnx/tensor.ts';
-import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
-import type { Generator, OutputConvention } from '../generator/card.ts';
-import { ObjectiveGradient, Vjp } from '../autodiff/program.ts';
-import type { ObjectiveNames } from '../objectives/build.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { Rng } from '../util/rng.ts';
-import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
+import { FvizError } from '../../errors.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import type { Model, TensorData } from '../../onnx/ir.ts';
+import { cloneModel, sizeOf } from '../../onnx/ir.ts';
+import { composeModels } from '../../onnx/compose.ts';
+import { tensor } from '../../onnx/tensor.ts';
+import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../../classifier/card.ts';
+import type { Generator, OutputConvention } from '../../generator/card.ts';
+import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
+import type { ObjectiveInput, ObjectiveNames } from '../objectives/build.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { Rng } from '../../util/rng.ts';
+import { asNchw } from '../../image/nchw.ts';
+import type { FusedParam } from './param.ts';
 
 export const DGN_IMAGE = 'dgn_image';
 
@@ -73,7 +74,7 @@ export interface DgnProgramOptions extends SessionOptions {
   classifier: Model;
   generatorCard: Generator['card'];
   classifierCard: Classifier['card'];
-  objective: string;
+  objective: ObjectiveInput;
   names?: ObjectiveNames;
   /** 'fused': one program; 'chained': generator VJP and classifier gradient run separately. */
   mode?: 'fused' | 'chained';
@@ -146,42 +147,8 @@ export class DgnProgram {
   }
 }
 
-export interface DgnOptions {
-  steps: number;
-  startStep: number;
-  endStep: number;
-  /** Multiply the code by this after every step (Nguyen: 0.99; 1 disables). */
-  l2: number;
-  optimizer: 'nguyen' | 'adam';
-  /** Adam's learning rate (the step schedule scales it). */
-  lr?: number;
-  /** Langevin-style noise: add N(0, noise^2) to the code each step (Plug & Play Generative Networks). */
-  noise?: number;
-  init: 'zeros' | 'random' | Float32Array;
-  /** Std of the random initial code (act_max.py: N(0,1)). */
-  initStd?: number;
-  seed: number;
-  lower?: Float32Array;
-  upper?: Float32Array;
-  /** Steps whose images to keep (step 0 = the initial code; `steps` = the result). */
-  frames?: number[];
-  /** Called once per step; returning false stops early. */
-  onStep?: (info: { step: number; perItem: number[]; stepSize: number }) => void;
-  /** Called once with a warning line (e.g. NaN gradients skipped). */
-  warn?: (line: string) => void;
-}
-
-export interface DgnResult {
-  code: Float32Array;
-  image: TensorData;
-  /** Objective per item at each step (before its update), then the final value. */
-  history: number[][];
-  frames: Map<number, TensorData>;
-  final: number[];
-  nanSkips: number;
-}
-
-function clipInPlace(code: Float32Array, lower: Float32Array | undefined, upper: Float32Array | undefined, unit: number) {
+/** Clips each unit of the code to its bounds (bounds are per unit, repeated over the batch). */
+export function clipInPlace(code: Float32Array, lower: Float32Array | undefined, upper: Float32Array | undefined, unit: number) {
   if (!lower && !upper) return;
   for (let k = 0; k < code.length; k++) {
     const u = k % unit;
@@ -190,7 +157,17 @@ function clipInPlace(code: Float32Array, lower: Float32Array | undefined, upper:
   }
 }
 
-export function initialCode(shape: number[], opts: Pick<DgnOptions, 'init' | 'initStd' | 'seed' | 'lower' | 'upper'>): Float32Array {
+export interface CodeInit {
+  init: 'zeros' | 'random' | Float32Array;
+  /** Std of the random initial code (act_max.py: N(0,1)). */
+  initStd?: number;
+  seed: number;
+  lower?: Float32Array;
+  upper?: Float32Array;
+}
+
+/** The starting code: zeros, N(0, initStd^2) from the seed, or given; clipped to the bounds. */
+export function initialCode(shape: number[], opts: CodeInit): Float32Array {
   const n = sizeOf(shape);
   const unit = shape[shape.length - 1]!;
   if (opts.init instanceof Float32Array) {
@@ -208,46 +185,14 @@ export function initialCode(shape: number[], opts: Pick<DgnOptions, 'init' | 'in
   return code;
 }
 
-/** The DGN-AM loop. */
-export async function runDgnAm(program: DgnProgram, opts: DgnOptions): Promise<DgnResult> {
-  const shape = program.codeShape;
-  const unit = shape[shape.length - 1]!;
-  const code = initialCode(shape, opts);
-  const rng = new Rng(opts.seed + 7919);
-  const optimizer: Optimizer & { skippedNaN: number[] } = opts.optimizer === 'adam' ? new Adam(code.length, unit) : new NormalizedStep(unit);
-  const frameSet = new Set(opts.frames ?? []);
-  const frames = new Map<number, TensorData>();
-  const history: number[][] = [];
-  let nanSkips = 0;
-  let warned = false;
-  const noteNaN = (what: string) => {
-    nanSkips++;
-    if (!warned) opts.warn?.(`${what}: skipping those steps (reported once; count in run.json)`);
-    warned = true;
+/** A generator's code as a fused parameterization: the program evaluates the objective and d objective / d code. */
+export function generatorCode(program: DgnProgram, code: Float32Array): FusedParam {
+  return {
+    values: code,
+    itemSize: program.codeShape[program.codeShape.length - 1]!,
+    async evaluate() {
+      const r = await program.run(code);
+      return { perItem: r.perItem, grad: r.grad, image: asNchw(r.image, 'generated image') };
+    },
   };
-  for (let i = 0; i < opts.steps; i++) {
-    const stepSize = linearStep(opts.startStep, opts.endStep, i, opts.steps) * (opts.optimizer === 'adam' ? (opts.lr ?? 0.05) / opts.startStep : 1);
-    const r = await program.run(code);
-    history.push(r.perItem);
-    if (frameSet.has(i)) frames.set(i, copyImage(r.image));
-    opts.onStep?.({ step: i, perItem: r.perItem, stepSize });
-    const before = code.slice();
-    optimizer.step(code, r.grad, stepSize);
-    if (optimizer.skippedNaN.length) noteNaN(`NaN in the gradient of item(s) ${optimizer.skippedNaN.join(', ')} at step ${i}`);
-    if (opts.noise) for (let k = 0; k < code.length; k++) code[k]! += opts.noise * rng.normal();
-    clipInPlace(code, opts.lower, opts.upper, unit);
-    if (opts.l2 > 0 && opts.l2 < 1) for (let k = 0; k < code.length; k++) code[k]! *= opts.l2;
-    if (code.some((v) => Number.isNaN(v))) {
-      code.set(before);
-      noteNaN(`NaN in the code at step ${i}`);
-    }
-  }
-  const last = await program.run(code);
-  history.push(last.perItem);
-  if (frameSet.has(opts.steps)) frames.set(opts.steps, copyImage(last.image));
-  return { code, image: copyImage(last.image), history, frames, final: last.perItem, nanSkips };
-}
-
-function copyImage(t: TensorData): TensorData {
-  return { dtype: t.dtype, dims: [...t.dims], data: (t.data as Float32Array).slice() };
 }

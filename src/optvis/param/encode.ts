@@ -1,14 +1,14 @@
 // The code of a real image: run the layer a generator inverts (the encoder, 'MODEL:TENSOR') on the image.
-import { FvizError } from '../errors.ts';
-import { DISPLAY_INPUT, withDisplayInput } from '../classifier/card.ts';
-import { resolveClassifier } from '../models/registry.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import { readModel } from '../onnx/proto.ts';
+import { FvizError } from '../../errors.ts';
+import { DISPLAY_INPUT, withDisplayInput } from '../../classifier/card.ts';
+import { resolveClassifier } from '../../models/registry.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import { readModel } from '../../onnx/proto.ts';
 import { resolveTensor } from '../objectives/build.ts';
-import { pruneGraph } from '../autodiff/compile.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import type { Nchw } from '../regularizers/nchw.ts';
-import { readImage } from '../render/image.ts';
+import { pruneGraph } from '../../autodiff/compile.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import type { Nchw } from '../../image/nchw.ts';
+import { readImage } from '../../render/image.ts';
 
 /** Splits 'MODEL:TENSOR' at the last colon that leaves a model part. */
 export function parseEncoder(spec: string): { model: string; tensor: string } {

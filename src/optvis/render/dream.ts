@@ -1,19 +1,23 @@
 // DeepDream (Mordvintsev et al. 2015) on a photo: gradient ascent on the mean of squares of a layer,
 // over octaves (small to full size, the detail carried up between them), with a random circular
 // jitter each step and Nguyen-style normalized steps (step / mean|g|).
-import { FvizError } from '../errors.ts';
-import { readModel } from '../onnx/proto.ts';
-import { layoutOf } from '../onnx/specialize.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import type { Model } from '../onnx/ir.ts';
-import { pruneGraph } from '../autodiff/compile.ts';
-import { ObjectiveGradient } from '../autodiff/program.ts';
-import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/card.ts';
+import { FvizError } from '../../errors.ts';
+import { readModel } from '../../onnx/proto.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { pruneGraph } from '../../autodiff/compile.ts';
+import { ObjectiveGradient } from '../objectives/gradient.ts';
+import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../../classifier/card.ts';
+import { layoutOf } from '../../onnx/specialize.ts';
 import { resolveTensor } from '../objectives/build.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { nchw, type Nchw, type Size2 } from '../regularizers/nchw.ts';
-import { randomRoll, resize } from '../regularizers/transforms.ts';
-import { Rng } from '../util/rng.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { nchw, type Nchw, type Size2 } from '../../image/nchw.ts';
+import { resize } from '../transforms/transforms.ts';
+import { rolling } from '../transforms/index.ts';
+import { pixelsOf } from '../param/pixels.ts';
+import { render } from './loop.ts';
+import type { Optimizer } from './optimizers.ts';
+import { Rng } from '../../util/rng.ts';
 
 export interface DreamOptions extends SessionOptions {
   /** Layer (tensor name or alias) whose mean of squares is maximized; an objective expression works too. */
@@ -64,6 +68,17 @@ function addInPlace(a: Float32Array, b: Float32Array, w = 1): void {
   for (let i = 0; i < a.length; i++) a[i]! += w * b[i]!;
 }
 
+/** Mordvintsev's step: x += step / mean|g| * g, then clip to [0, 1]; a step without a finite gradient is skipped. */
+const dreamStep: Optimizer = {
+  step(x, g, stepSize) {
+    let sum = 0;
+    for (const v of g) sum += Math.abs(v);
+    if (!(sum > 0) || !Number.isFinite(sum)) return;
+    addInPlace(x, g, stepSize / (sum / g.length));
+    for (let i = 0; i < x.length; i++) x[i] = Math.min(1, Math.max(0, x[i]!));
+  },
+};
+
 /** DeepDream of `image` ([1,3,H,W] in [0,1]); returns the dreamed image and the objective per octave. */
 export async function deepDream(classifier: Classifier, image: Nchw, o: DreamOptions): Promise<{ image: Nchw; history: { octave: number; size: Size2; start: number; end: number }[] }> {
   const [, , H, W] = image.dims;
@@ -84,27 +99,25 @@ export async function deepDream(classifier: Classifier, image: Nchw, o: DreamOpt
     if (detail) addInPlace(x.data, detail.data);
     const { model, tensor } = networkUpTo(classifier, o.layer, size);
     const prog = await ObjectiveGradient.create(model, { objective: tensor, wrt: [DISPLAY_INPUT], device: o.device, threads: o.threads });
-    let start = NaN;
-    let end = NaN;
+    let res;
     try {
-      for (let s = 0; s < o.stepsPerOctave; s++) {
-        const maxJ = Math.min(o.jitter, size[0] - 1, size[1] - 1);
-        const T = randomRoll(rng, size, Math.max(0, maxJ));
-        const r = await prog.run({ [DISPLAY_INPUT]: T.apply(x) });
-        if (s === 0) start = r.value;
-        end = r.value;
-        o.onStep?.(oct, s, r.value);
-        const g = T.adjoint({ dtype: 'float32', dims: [1, 3, size[0], size[1]], data: r.grads.get(DISPLAY_INPUT)!.data as Float32Array });
-        let sum = 0;
-        for (const v of g.data) sum += Math.abs(v);
-        if (!(sum > 0) || !Number.isFinite(sum)) continue;
-        addInPlace(x.data, g.data, o.step / (sum / g.data.length));
-        for (let i = 0; i < x.data.length; i++) x.data[i] = Math.min(1, Math.max(0, x.data[i]!));
-      }
-      end = (await prog.run({ [DISPLAY_INPUT]: x })).value;
+      const maxJ = Math.min(o.jitter, size[0] - 1, size[1] - 1);
+      res = await render({
+        network: prog,
+        param: pixelsOf(x, false),
+        steps: o.stepsPerOctave,
+        optimizer: dreamStep,
+        stepSize: () => o.step,
+        transforms: rolling(Math.max(0, maxJ)),
+        rng,
+        initial: false,
+        onStep: (s, perItem) => o.onStep?.(oct, s, perItem[0]!),
+      });
     } finally {
       await prog.release();
     }
+    const start = o.stepsPerOctave > 0 ? res.history[0]![0]! : NaN;
+    const end = res.final[0]!;
     history.push({ octave: oct, size, start, end });
     detail = nchw(1, 3, size[0], size[1], x.data.slice());
     addInPlace(detail.data, base.data, -1);

@@ -1,19 +1,24 @@
 // Lucid's diversity objective: the negative mean pairwise cosine similarity of the batch members'
 // Gram matrices at a layer, so a batch spreads over different facets of a unit.
-import { FvizError } from '../errors.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import { tensor } from '../onnx/tensor.ts';
-import { resolveTensor, type ObjectiveModel } from '../objectives/build.ts';
+import { FvizError } from '../../errors.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import { tensor } from '../../onnx/tensor.ts';
+import { resolveTensor, type ObjectiveModel } from './build.ts';
 
-/** Appends `weight * diversity(layer)` to the objective's scalar; returns the new scalar's name. */
-export function appendDiversity(obj: ObjectiveModel, layer: string, weight: number): string {
-  const g = obj.model.graph;
-  let aliases: Record<string, string> = {};
+function metadataAliases(obj: ObjectiveModel): Record<string, string> {
   try {
-    aliases = JSON.parse(obj.model.metadata['fviz.aliases'] ?? '{}') as Record<string, string>;
+    return JSON.parse(obj.model.metadata['fviz.aliases'] ?? '{}') as Record<string, string>;
   } catch {
-    /* no aliases */
+    return {};
   }
+}
+
+/**
+ * Appends `weight * diversity(layer)` to the objective's scalar; returns the new scalar's name. `layer`
+ * resolves through `aliases` (appendObjective passes the card's and the model's).
+ */
+export function appendDiversity(obj: ObjectiveModel, layer: string, weight: number, aliases: Record<string, string> = metadataAliases(obj)): string {
+  const g = obj.model.graph;
   const name = resolveTensor(g, layer, aliases);
   const t = g.valueTypes.get(name)!;
   const shape = t.shape as number[];

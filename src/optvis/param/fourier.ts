@@ -9,13 +9,13 @@
 //   image = (Ch X) R1 + (Sh X) R2,   R1 = [Cw; -Sw],  R2 = [-Sw; -Cw]
 // (Ch, Sh: cos/sin along H; Cw, Sw: cos/sin along W with the c2r column weights), which is
 // Ch (A Cw - B Sw) - Sh (A Sw + B Cw). The TypeScript code and the emitted ONNX graph compute the same.
-import { FvizError } from '../errors.ts';
-import type { GraphBuilder } from '../onnx/builder.ts';
-import type { DType, TensorData } from '../onnx/ir.ts';
-import type { Rng } from '../util/rng.ts';
+import { FvizError } from '../../errors.ts';
+import type { GraphBuilder } from '../../onnx/builder.ts';
+import type { DType, TensorData } from '../../onnx/ir.ts';
+import type { Rng } from '../../util/rng.ts';
 import { emitToValidRgb, toValidRgb, toValidRgbBackward, type ValidRgbOptions } from './color.ts';
-import type { Nchw } from './nchw.ts';
-import { nchw } from './nchw.ts';
+import type { Nchw } from '../../image/nchw.ts';
+import { nchw } from '../../image/nchw.ts';
 
 /** Lucid's image scale-down after the inverse DFT. */
 export const LUCID_FFT_MAGIC = 4;

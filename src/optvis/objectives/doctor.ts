@@ -1,22 +1,22 @@
 // `fviz doctor`: which ops of a model the gradient compiler covers, then a finite-difference check of the
 // compiled gradient at a random input for a random objective (directional derivatives along random directions).
-import { FvizError } from '../errors.ts';
-import type { Model, TensorData } from '../onnx/ir.ts';
-import { sizeOf } from '../onnx/ir.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import { readModel } from '../onnx/proto.ts';
-import { findPreSoftmax } from '../objectives/build.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { Rng } from '../util/rng.ts';
-import { activeValues } from './backward.ts';
-import { ObjectiveGradient } from './program.ts';
-import { coveredOps, formatUncovered, opKey, uncoveredOps, type UncoveredOp } from './coverage.ts';
-import { appendObjective } from '../objectives/build.ts';
-import { castTensor, isFloat } from '../onnx/tensor.ts';
-import { fitInputToArray, frozenDirectionalCheck, frozenMismatch, type DirectionResult } from './doctor-check.ts';
+import { FvizError } from '../../errors.ts';
+import type { Model, TensorData } from '../../onnx/ir.ts';
+import { sizeOf } from '../../onnx/ir.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import { readModel } from '../../onnx/proto.ts';
+import { findPreSoftmax } from './build.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { Rng } from '../../util/rng.ts';
+import { activeValues } from '../../autodiff/backward.ts';
+import { ObjectiveGradient } from './gradient.ts';
+import { coveredOps, formatUncovered, opKey, uncoveredOps, type UncoveredOp } from '../../autodiff/coverage.ts';
+import { appendObjective } from './build.ts';
+import { castTensor, isFloat } from '../../onnx/tensor.ts';
+import { fitInputToArray, frozenDirectionalCheck, frozenMismatch, type DirectionResult } from '../../autodiff/doctor-check.ts';
 import { resolve } from 'node:path';
-import { cardPathFor, readCard } from '../classifier/card.ts';
-import { dynamicSizeError, imageInput, staticSize } from '../onnx/specialize.ts';
+import { cardPathFor, readCard } from '../../classifier/card.ts';
+import { dynamicSizeError, imageInput, staticSize } from '../../onnx/specialize.ts';
 
 export interface OpCoverage {
   op: string;

@@ -1,9 +1,9 @@
 // Pixel-space priors applied to the image between gradient steps (blur, bilateral filter, Yosinski's
 // pixel clipping, L2 decay) and differentiable penalties added to the objective (L2, total variation).
 // All take and return float32 NCHW batches; none modifies its input.
-import { FvizError } from '../errors.ts';
-import type { Nchw } from './nchw.ts';
-import { nchw } from './nchw.ts';
+import { FvizError } from '../../errors.ts';
+import type { Nchw } from '../../image/nchw.ts';
+import { nchw } from '../../image/nchw.ts';
 
 /** Mirror index without repeating the edge (… 2 1 | 0 1 2 … n-1 | n-2 …), periodic for any offset. */
 function mirror(i: number, n: number): number {
@@ -258,7 +258,7 @@ export function l2Decay(x: Nchw, rate: number, center: Center = 0.5): Nchw {
   return out;
 }
 
-export interface Penalty {
+export interface PenaltyValue {
   /** The penalty summed over the batch (float64). */
   value: number;
   /** Its exact gradient with respect to the image. */
@@ -266,7 +266,7 @@ export interface Penalty {
 }
 
 /** sum (x - centre)^2 over the batch; gradient 2 (x - centre). */
-export function l2Penalty(x: Nchw, center: Center = 0.5): Penalty {
+export function l2Penalty(x: Nchw, center: Center = 0.5): PenaltyValue {
   const [n, c, H, W] = x.dims;
   const P = H * W;
   const grad = nchw(n, c, H, W);
@@ -298,7 +298,7 @@ export interface TvOptions {
 }
 
 /** Total variation penalty over every image and channel, with its exact gradient. */
-export function totalVariation(x: Nchw, o: TvOptions = {}): Penalty {
+export function totalVariation(x: Nchw, o: TvOptions = {}): PenaltyValue {
   const [n, c, H, W] = x.dims;
   const abs = (o.kind ?? 'squared') === 'abs';
   const eps = o.eps ?? 1e-8;

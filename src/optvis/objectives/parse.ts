@@ -4,7 +4,7 @@
 //   TENSOR          mean of squares over the whole tensor (DeepDream)
 //   class:K | class:NAME   the pre-softmax logit of class K
 //   sums with weights: 0.5*a + b - c   (spaces around + and -, since tensor names may contain '-')
-import { FvizError } from '../errors.ts';
+import { FvizError } from '../../errors.ts';
 
 export type Target =
   | { kind: 'class'; cls: number | string }
@@ -15,11 +15,21 @@ export type Target =
 export interface Term {
   weight: number;
   target: Target;
+  /** Only this batch member (programmatic objectives; the text grammar has no batch index). */
+  batch?: number;
+}
+
+/** Lucid's diversity term: minus the mean pairwise cosine similarity of the batch's Gram matrices at a layer. */
+export interface DiversityTerm {
+  weight: number;
+  layer: string;
 }
 
 export interface ObjectiveAst {
   text: string;
   terms: Term[];
+  /** Added to the differentiated scalar, not to the per-item objective. */
+  diversity?: DiversityTerm[];
 }
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;

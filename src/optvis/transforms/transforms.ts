@@ -3,10 +3,10 @@
 // the gradient of the objective of the transformed image. Every geometric transform is one affine
 // bilinear resampler: output pixel -> source coordinates -> 4 weighted taps; the adjoint scatters the
 // same weights. A constant border value is an affine offset (y = A x + b); `adjoint` is A's transpose.
-import { FvizError } from '../errors.ts';
-import type { Rng } from '../util/rng.ts';
-import type { Nchw, Size2 } from './nchw.ts';
-import { nchw } from './nchw.ts';
+import { FvizError } from '../../errors.ts';
+import type { Rng } from '../../util/rng.ts';
+import type { Nchw, Size2 } from '../../image/nchw.ts';
+import { nchw } from '../../image/nchw.ts';
 
 export interface Transform {
   readonly inSize: Size2;

@@ -1,12 +1,12 @@
 // Lucid's colour decorrelation (optvis/param/color.py): the image is optimized in a space whose three
 // channels are decorrelated for ImageNet; multiplying by the square root of the empirical colour
 // correlation (normalized by its largest column norm) gives RGB. A sigmoid then maps to [0, 1].
-import { FvizError } from '../errors.ts';
-import type { GraphBuilder } from '../onnx/builder.ts';
-import type { DType, TensorData } from '../onnx/ir.ts';
-import { vecI64 } from '../onnx/tensor.ts';
-import type { Nchw } from './nchw.ts';
-import { nchw } from './nchw.ts';
+import { FvizError } from '../../errors.ts';
+import type { GraphBuilder } from '../../onnx/builder.ts';
+import type { DType, TensorData } from '../../onnx/ir.ts';
+import { vecI64 } from '../../onnx/tensor.ts';
+import type { Nchw } from '../../image/nchw.ts';
+import { nchw } from '../../image/nchw.ts';
 
 /** Square root of ImageNet's colour correlation matrix (Lucid's color_correlation_svd_sqrt), row-major. */
 export const COLOR_CORRELATION_SVD_SQRT: readonly (readonly number[])[] = [

@@ -1,24 +1,22 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
-import type { Model, TensorData, ValueInfo } from '../onnx/ir.ts';
-import { appendObjective, type ObjectiveModel, type ObjectiveNames, type ResolvedTerm } from '../objectives/build.ts';
-import type { ObjectiveAst } from '../objectives/parse.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from './compile.ts';
-import { toNumbers } from '../onnx/tensor.ts';
+import type { Model, TensorData, ValueInfo } from '../../onnx/ir.ts';
+import { appendObjective, type ObjectiveInput, type ObjectiveNames, type ResolvedTerm } from './build.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
+import { toNumbers } from '../../onnx/tensor.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
-  objective: string | ObjectiveAst;
+  /** Text, a parsed tree or an Objective of the programmatic API (diversity included). */
+  objective: ObjectiveInput;
   names?: ObjectiveNames;
   /** Values to differentiate with respect to (default: the model's first input). */
   wrt?: string[];
   /** Forward values to return as well. */
   extraOutputs?: string[];
-  /** Add terms to the objective (e.g. diversity): appends nodes and returns the scalar to differentiate. */
-  extend?: (obj: ObjectiveModel) => string;
 }
 
 export interface ObjectiveResult {
-  /** The differentiated scalar: the objective summed over the batch, plus any extension terms. */
+  /** The differentiated scalar: the objective summed over the batch, plus any diversity terms. */
   value: number;
   /** The objective of each batch item. */
   perItem: number[];
@@ -58,7 +56,7 @@ export class ObjectiveGradient {
   static async create(model: Model, opts: ObjectiveGradientOptions): Promise<ObjectiveGradient> {
     const obj = appendObjective(model, opts.objective, opts.names);
     const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
-    const scalar = opts.extend ? opts.extend(obj) : obj.scalar;
+    const scalar = obj.scalar;
     const prog = compileFused(obj.model, {
       outputs: [scalar],
       wrt,

@@ -1,14 +1,18 @@
 // Objectives become nodes appended to the model: a per-item value [N] and their sum, a scalar.
 // Channel, neuron and class terms are linear: a constant mask multiplied in and summed, whose gradient
 // is the mask itself. The layer term (DeepDream) is the mean of squares.
-import { FvizError, nearestNames } from '../errors.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import type { Graph, Model } from '../onnx/ir.ts';
-import { cloneModel, sizeOf } from '../onnx/ir.ts';
-import { tensor, zeros } from '../onnx/tensor.ts';
-import { noStaticShapeError } from '../onnx/specialize.ts';
+import { FvizError, nearestNames } from '../../errors.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import type { Graph, Model } from '../../onnx/ir.ts';
+import { cloneModel, sizeOf } from '../../onnx/ir.ts';
+import { tensor, zeros } from '../../onnx/tensor.ts';
+import { noStaticShapeError } from '../../onnx/specialize.ts';
 import type { ObjectiveAst, Target, Term } from './parse.ts';
+import { appendDiversity } from './diversity.ts';
 import { formatTarget, parseObjective } from './parse.ts';
+import { findPreSoftmax, singleLogitsOutput } from '../../classifier/logits.ts';
+
+export { findPreSoftmax } from '../../classifier/logits.ts';
 
 export const OBJECTIVE = 'objective';
 export const OBJECTIVE_PER_ITEM = 'objective_per_item';
@@ -26,6 +30,8 @@ export interface ObjectiveNames {
 export interface ResolvedTerm {
   weight: number;
   target: Target;
+  /** Only this batch member (else every member). */
+  batch?: number;
   /** The tensor the term reads. */
   tensor: string;
   /** The tensor's shape. */
@@ -34,32 +40,21 @@ export interface ResolvedTerm {
   label: string;
 }
 
+/** An objective as text, as a parsed tree, or built with the programmatic API (api.ts). */
+export type ObjectiveInput = string | ObjectiveAst | { toAst(): ObjectiveAst };
+
+export function objectiveAst(o: ObjectiveInput): ObjectiveAst {
+  if (typeof o === 'string') return parseObjective(o);
+  return 'toAst' in o ? o.toAst() : o;
+}
+
 export interface ObjectiveModel {
   model: Model;
-  /** Scalar: sum over the batch of the weighted terms. */
+  /** Scalar: sum over the batch of the weighted terms (plus diversity terms). */
   scalar: string;
   /** [N]: the objective of each batch item. */
   perItem: string;
   terms: ResolvedTerm[];
-}
-
-/** The tensor feeding the last Softmax (the classifier's logits). */
-export function findPreSoftmax(g: Graph): string | undefined {
-  for (let k = g.nodes.length - 1; k >= 0; k--) {
-    const n = g.nodes[k]!;
-    if (n.opType !== 'Softmax' && n.opType !== 'LogSoftmax') continue;
-    // Class scores are N x K (or N x K x 1 x 1); a transformer's attention softmax (N x heads x T x T) is not.
-    const shape = g.valueTypes.get(n.inputs[0]!)?.shape;
-    if (!shape || shape.length === 2 || (shape.length > 2 && shape.slice(2).every((d) => d === 1))) return n.inputs[0];
-  }
-  return undefined;
-}
-
-/** Without a Softmax, a model whose only output is N x K is taken to output logits (as PyTorch exports do). */
-function singleLogitsOutput(g: Graph): string | undefined {
-  if (g.outputs.length !== 1) return undefined;
-  const name = g.outputs[0]!.name;
-  return g.valueTypes.get(name)?.shape.length === 2 ? name : undefined;
 }
 
 function aliasesOf(model: Model, names: ObjectiveNames): Record<string, string> {
@@ -116,42 +111,59 @@ export function resolveTerms(model: Model, ast: ObjectiveAst, names: ObjectiveNa
   const aliases = aliasesOf(model, names);
   const exists = (name: string) => (g.valueTypes.has(name) && !g.initializers.has(name)) || (aliases[name] !== undefined && g.valueTypes.has(aliases[name]));
   return ast.terms.map((term: Term): ResolvedTerm => {
-    let t = term.target;
-    // tf2onnx names tensors 'op:0': read 'name:0' as that whole tensor when 'name' itself does not exist.
-    if (t.kind === 'channel' && !exists(t.tensor) && exists(`${t.tensor}:${t.channel}`)) t = { kind: 'layer', tensor: `${t.tensor}:${t.channel}` };
-    if (t.kind === 'class') {
-      const pre = names.preSoftmax ? resolveTensor(g, names.preSoftmax, aliases) : (findPreSoftmax(g) ?? singleLogitsOutput(g));
-      if (!pre) throw new FvizError(`class objective: the model has no Softmax and no single N x K output; name the logits tensor with TENSOR:K instead`);
-      const shape = g.valueTypes.get(pre)!.shape as number[];
-      if (shape.length < 2) throw new FvizError(`class objective: logits '${pre}' have shape [${shape}], not N x K`);
-      // [N, K] or [N, K, 1, 1]: classes along axis 1
-      const count = shape[1]!;
-      const idx = resolveClass(t.cls, names.labels, count);
-      return { weight: term.weight, target: { kind: 'class', cls: idx }, tensor: pre, shape, label: `class:${idx}${labelOf(idx, names.labels)}` };
-    }
-    const tensorName = resolveTensor(g, t.tensor, aliases);
-    const shape = g.valueTypes.get(tensorName)!.shape;
-    if (!shape.every((d): d is number => typeof d === 'number'))
-      throw noStaticShapeError(g, tensorName, `tensor '${t.tensor}'`);
-    if (t.kind !== 'layer') {
-      if (shape.length < 2) throw new FvizError(`tensor '${t.tensor}' has shape [${shape}]: no channel axis to select from`);
-      const channels = shape[1]!;
-      if (t.channel < 0 || t.channel >= channels)
-        throw new FvizError(`channel ${t.channel} of '${t.tensor}' is out of range: it has channels 0..${channels - 1}`);
-    }
-    if (t.kind === 'neuron') {
-      if (shape.length !== 4) throw new FvizError(`'${t.tensor}' has shape [${shape}]: a neuron @Y,X needs an N x C x H x W tensor`);
-      const [, , h, w] = shape as [number, number, number, number];
-      if (t.y < 0 || t.y >= h || t.x < 0 || t.x >= w)
-        throw new FvizError(`position @${t.y},${t.x} is outside '${t.tensor}': rows 0..${h - 1}, columns 0..${w - 1}`);
-    }
-    return { weight: term.weight, target: { ...t, tensor: tensorName }, tensor: tensorName, shape, label: formatTarget(t) };
+    const r = resolveTerm(g, aliases, exists, term, names);
+    if (term.batch === undefined) return r;
+    const n = r.shape[0]!;
+    if (!Number.isInteger(term.batch) || term.batch < 0 || term.batch >= n)
+      throw new FvizError(`objective term ${r.label} is for batch member ${term.batch}, but the batch has members 0..${n - 1}`);
+    return { ...r, batch: term.batch, label: `${r.label}[${term.batch}]` };
   });
 }
 
+function resolveTerm(g: Graph, aliases: Record<string, string>, exists: (name: string) => boolean, term: Term, names: ObjectiveNames): ResolvedTerm {
+  let t = term.target;
+  // tf2onnx names tensors 'op:0': read 'name:0' as that whole tensor when 'name' itself does not exist.
+  if (t.kind === 'channel' && !exists(t.tensor) && exists(`${t.tensor}:${t.channel}`)) t = { kind: 'layer', tensor: `${t.tensor}:${t.channel}` };
+  if (t.kind === 'class') {
+    const pre = names.preSoftmax ? resolveTensor(g, names.preSoftmax, aliases) : (findPreSoftmax(g) ?? singleLogitsOutput(g));
+    if (!pre) throw new FvizError(`class objective: the model has no Softmax and no single N x K output; name the logits tensor with TENSOR:K instead`);
+    const shape = g.valueTypes.get(pre)!.shape as number[];
+    if (shape.length < 2) throw new FvizError(`class objective: logits '${pre}' have shape [${shape}], not N x K`);
+    // [N, K] or [N, K, 1, 1]: classes along axis 1
+    const count = shape[1]!;
+    const idx = resolveClass(t.cls, names.labels, count);
+    return { weight: term.weight, target: { kind: 'class', cls: idx }, tensor: pre, shape, label: `class:${idx}${labelOf(idx, names.labels)}` };
+  }
+  const tensorName = resolveTensor(g, t.tensor, aliases);
+  const shape = g.valueTypes.get(tensorName)!.shape;
+  if (!shape.every((d): d is number => typeof d === 'number'))
+    throw noStaticShapeError(g, tensorName, `tensor '${t.tensor}'`);
+  if (t.kind !== 'layer') {
+    if (shape.length < 2) throw new FvizError(`tensor '${t.tensor}' has shape [${shape}]: no channel axis to select from`);
+    const channels = shape[1]!;
+    if (t.channel < 0 || t.channel >= channels)
+      throw new FvizError(`channel ${t.channel} of '${t.tensor}' is out of range: it has channels 0..${channels - 1}`);
+  }
+  if (t.kind === 'neuron') {
+    if (shape.length !== 4) throw new FvizError(`'${t.tensor}' has shape [${shape}]: a neuron @Y,X needs an N x C x H x W tensor`);
+    const [, , h, w] = shape as [number, number, number, number];
+    if (t.y < 0 || t.y >= h || t.x < 0 || t.x >= w)
+      throw new FvizError(`position @${t.y},${t.x} is outside '${t.tensor}': rows 0..${h - 1}, columns 0..${w - 1}`);
+  }
+  return { weight: term.weight, target: { ...t, tensor: tensorName }, tensor: tensorName, shape, label: formatTarget(t) };
+}
+
 /** The constant mask whose product with the tensor, summed, gives a linear term. */
-function linearMask(term: ResolvedTerm, dtype: 'float32' | 'float64') {
-  const [, ...rest] = term.shape;
+function linearMask(term: ResolvedTerm, dtype: 'float32' | 'float64', perMember: boolean) {
+  const [n, ...rest] = term.shape;
+  if (perMember) {
+    // [N, ...]: the member's own row, or every row.
+    const full = zeros(dtype, [n!, ...rest]);
+    const row = linearMask(term, dtype, false).data as Float32Array;
+    const data = full.data as Float32Array;
+    for (let b = 0; b < n!; b++) if (term.batch === undefined || term.batch === b) data.set(row, b * row.length);
+    return full;
+  }
   const mask = zeros(dtype, [1, ...rest]);
   const data = mask.data as Float32Array;
   const perChannel = sizeOf(rest.slice(1));
@@ -169,8 +181,9 @@ function linearMask(term: ResolvedTerm, dtype: 'float32' | 'float64') {
 }
 
 /** Append the objective to a copy of `model` (already prepared with static shapes). */
-export function appendObjective(model: Model, objective: string | ObjectiveAst, names: ObjectiveNames = {}): ObjectiveModel {
-  const ast = typeof objective === 'string' ? parseObjective(objective) : objective;
+export function appendObjective(model: Model, objective: ObjectiveInput, names: ObjectiveNames = {}): ObjectiveModel {
+  const ast = objectiveAst(objective);
+  if (ast.terms.length === 0) throw new FvizError('objective has no terms besides diversity: add a unit to maximize, e.g. channel(layer, c).plus(diversity(layer))');
   const terms = resolveTerms(model, ast, names);
   const m = cloneModel(model);
   const g = m.graph;
@@ -191,7 +204,8 @@ export function appendObjective(model: Model, objective: string | ObjectiveAst, 
   for (const [name, list] of byTensor) {
     const dtype = g.valueTypes.get(name)!.dtype as 'float32' | 'float64';
     const shape = list[0]!.shape;
-    const mask = list.map((t) => linearMask(t, dtype)).reduce((acc, m2) => {
+    const perMember = list.some((t) => t.batch !== undefined);
+    const mask = list.map((t) => linearMask(t, dtype, perMember)).reduce((acc, m2) => {
       const a = acc.data as Float32Array;
       const c = m2.data as Float32Array;
       for (let k = 0; k < a.length; k++) a[k]! += c[k]!;
@@ -214,7 +228,12 @@ export function appendObjective(model: Model, objective: string | ObjectiveAst, 
     const mean = b.op('ReduceMean', [sq], { axes: { ints: axes }, keepdims: { i: 0 } }, 'objective_term');
     setType(mean, dtype, [batch]);
     let part = mean;
-    if (t.weight !== 1) {
+    if (t.batch !== undefined) {
+      const oneHot = new Array<number>(batch).fill(0);
+      oneHot[t.batch] = t.weight;
+      part = b.op('Mul', [mean, b.constant(tensor(dtype, [batch], oneHot))], {}, 'objective_term');
+      setType(part, dtype, [batch]);
+    } else if (t.weight !== 1) {
       part = b.op('Mul', [mean, b.constant(tensor(dtype, [], [t.weight]))], {}, 'objective_term');
       setType(part, dtype, [batch]);
     }
@@ -227,5 +246,10 @@ export function appendObjective(model: Model, objective: string | ObjectiveAst, 
   setType(OBJECTIVE_PER_ITEM, dtype, [batch]);
   g.nodes.push({ name: 'objective_node', opType: 'ReduceSum', domain: '', inputs: [OBJECTIVE_PER_ITEM], outputs: [OBJECTIVE], attrs: { keepdims: { i: 0 } } });
   setType(OBJECTIVE, dtype, []);
-  return { model: m, scalar: OBJECTIVE, perItem: OBJECTIVE_PER_ITEM, terms };
+  const obj: ObjectiveModel = { model: m, scalar: OBJECTIVE, perItem: OBJECTIVE_PER_ITEM, terms };
+  if (ast.diversity?.length) {
+    const aliases = aliasesOf(model, names);
+    for (const d of ast.diversity) obj.scalar = appendDiversity(obj, d.layer, d.weight, aliases);
+  }
+  return obj;
 }

@@ -1,53 +1,14 @@
 // What every run leaves in its folder: result.png (result-K.png per batch member), frames/ with the
 // chosen steps and a labelled strip, and run.json (parameters, model hashes, seed, objective per step,
 // timings). Files are written atomically; same inputs give the same image bytes.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { FvizError } from '../errors.ts';
-import { writeAtomic } from '../onnx/proto.ts';
-import type { Nchw } from '../regularizers/nchw.ts';
-import { encodePng } from '../render/image.ts';
-import { renderStrip } from '../render/sheet.ts';
-import { createOutputFolder } from '../util/output-folder.ts';
-
-const hashCache = new Map<string, string>();
-
-/** sha256 of a file, hex (cached per path for the process). */
-export async function fileSha256(path: string): Promise<string> {
-  const hit = hashCache.get(path);
-  if (hit) return hit;
-  const h = createHash('sha256');
-  await new Promise<void>((res, rej) => {
-    createReadStream(path)
-      .on('data', (d) => h.update(d))
-      .on('end', () => res())
-      .on('error', rej);
-  });
-  const hex = h.digest('hex');
-  hashCache.set(path, hex);
-  return hex;
-}
-
-export interface RunRecord {
-  tool: 'fviz';
-  version: string;
-  command: string;
-  method: string;
-  objective: { text: string; terms: string[] };
-  seed: number;
-  parameters: Record<string, unknown>;
-  models: { role: string; path: string; sha256: string }[];
-  /** Objective per batch item at each step (before that step's update), then the final value. */
-  history: number[][];
-  final: number[];
-  frames: number[];
-  outputs: string[];
-  timings: { totalMs: number; compileMs: number; msPerStep: number };
-  warnings: string[];
-  /** Method-specific facts (e.g. the final code's range, NaN steps skipped). */
-  details?: Record<string, unknown>;
-}
+import { FvizError } from '../../errors.ts';
+import { writeAtomic } from '../../onnx/proto.ts';
+import type { Nchw } from '../../image/nchw.ts';
+import { encodePng } from '../../render/image.ts';
+import { renderStrip } from '../../render/sheet.ts';
+import { createOutputFolder } from '../../util/output-folder.ts';
+import type { RunRecord } from '../../util/run-record.ts';
 
 function hasNaN(img: Nchw): boolean {
   for (const v of img.data) if (Number.isNaN(v)) return true;

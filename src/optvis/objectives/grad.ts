@@ -1,12 +1,12 @@
 // `fviz grad` as a library function: the objective's value and d objective / d input at a given input.
-import { FvizError } from '../errors.ts';
-import type { TensorData } from '../onnx/ir.ts';
-import { readModel } from '../onnx/proto.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import type { ObjectiveNames } from '../objectives/build.ts';
-import { castTensor } from '../onnx/tensor.ts';
-import type { SessionOptions } from '../runtime/session.ts';
-import { ObjectiveGradient } from './program.ts';
+import { FvizError } from '../../errors.ts';
+import type { TensorData } from '../../onnx/ir.ts';
+import { readModel } from '../../onnx/proto.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import type { ObjectiveNames } from './build.ts';
+import { castTensor } from '../../onnx/tensor.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
+import { ObjectiveGradient } from './gradient.ts';
 
 export interface GradOptions extends SessionOptions {
   names?: ObjectiveNames;
