@@ -4,7 +4,7 @@
 // named by op, node and opset in `fviz inspect`, `fviz doctor` and the compile error.
 import { describe, expect, it } from 'vitest';
 import { coveredOps, formatUncovered, uncoveredOps } from '../src/autodiff/coverage.ts';
-import { formatInspectReport, inspectModel } from '../src/onnx/inspect.ts';
+import { formatInspectReport, inspectModel } from '../src/autodiff/inspect.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { compileFused } from '../src/autodiff/compile.ts';
 import { emptyGraph, emptyModel } from '../src/onnx/ir.ts';
