@@ -3,6 +3,7 @@
 // prepared model computes what onnxruntime computes on the original; dynamic control flow on the
 // objective's path is one line naming the node.
 import { describe, expect, it } from 'vitest';
+import { relMaxError } from './helpers/corpus.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import type { DType, Graph, Model, TensorData } from '../src/onnx/ir.ts';
 import { emptyGraph, emptyModel, sizeOf } from '../src/onnx/ir.ts';
@@ -96,15 +97,6 @@ async function gradient(m: Model, x: TensorData, objective: string): Promise<{ v
   }
 }
 
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
 
 describe('subgraphs that read the enclosing graph', () => {
   it('sort with the enclosing names, and fail with one line without them', () => {
@@ -159,7 +151,7 @@ describe('If with a constant condition is inlined', () => {
       const a = await gradient(p, x, objective);
       const r = await gradient(ref, x, objective);
       expect(Math.abs(a.value - r.value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(r.value)));
-      expect(relMax(a.grad, r.grad)).toBeLessThan(2e-5);
+      expect(relMaxError(a.grad, r.grad)).toBeLessThan(2e-5);
     }
   });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { AttrValue } from '../src/onnx/ir.ts';
 import { defaultOpset } from '../src/onnx/ir.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
-import { maxAbsDiff, runModel, singleOpModel, type OpInput } from './helpers/models.ts';
+import { maxAbsDiff, runModel, singleOpModel, type OpInput, expectConversionMatches, type OpConversion } from './helpers/models.ts';
 import { gradCheck } from './helpers/gradcheck.ts';
 
 const ints = (v: number[]): AttrValue => ({ ints: v });
@@ -18,18 +18,8 @@ const params = (shape: number[], seed: number): OpInput => ({
   value: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(seed + 1.7 * k) + (seed % 2 ? 1 : 0)),
 });
 
-interface Case {
-  label: string;
-  opset: number;
-  op: string;
-  inputs: OpInput[];
-  attrs?: Record<string, AttrValue>;
-  outputs?: number;
-  /** Op types the normalized graph must not contain. */
-  gone?: string[];
-}
 
-const cases: Case[] = [
+const cases: OpConversion[] = [
   // GroupNormalization: opset 18 takes per-group Scale and B, opset 21 per-channel ones.
   { label: 'GroupNormalization-18, 2 groups of 3 channels', opset: 18, op: 'GroupNormalization', inputs: [f32([2, 6, 4, 5]), params([2], 1), params([2], 2)], attrs: { num_groups: int(2) }, gone: ['GroupNormalization'] },
   { label: 'GroupNormalization-18, one group (LayerNorm over C, H, W), epsilon 1e-3', opset: 18, op: 'GroupNormalization', inputs: [f32([1, 4, 3, 3]), params([1], 3), params([1], 4)], attrs: { num_groups: int(1), epsilon: f(1e-3) } },
@@ -63,17 +53,7 @@ const cases: Case[] = [
 
 describe('opset 18-21 forms match onnxruntime on the original node', () => {
   it.each(cases.map((c) => [c.label, c] as const))('%s', async (_label, c) => {
-    const { model, feeds } = singleOpModel(c.opset, c.op, c.inputs, c.attrs ?? {}, c.outputs ?? 1);
-    const want = await runModel(model, feeds);
-    const prepared = prepareModel(model);
-    expect(defaultOpset(prepared)).toBe(17);
-    for (const op of c.gone ?? []) expect(prepared.graph.nodes.map((n) => n.opType)).not.toContain(op);
-    const got = await runModel(prepared, feeds);
-    for (const name of Object.keys(want)) {
-      expect(got[name]!.dims).toEqual(want[name]!.dims);
-      expect(got[name]!.dims).toEqual(prepared.graph.valueTypes.get(name)!.shape);
-      expect(maxAbsDiff(got[name]!, want[name]!)).toBeLessThan(2e-5);
-    }
+    await expectConversionMatches(c, 2e-5);
   });
 });
 

@@ -6,7 +6,7 @@ import { normalizeModel } from '../src/onnx/normalize.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { inferShapes } from '../src/onnx/shapes.ts';
 import { FvizError } from '../src/errors.ts';
-import { maxAbsDiff, randomInput, runAllValues, runModel, singleOpModel, zooCnn, type OpInput } from './helpers/models.ts';
+import { maxAbsDiff, randomInput, runAllValues, runModel, singleOpModel, zooCnn, type OpInput, expectConversionMatches, type OpConversion } from './helpers/models.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const ints = (v: number[]): AttrValue => ({ ints: v });
@@ -50,19 +50,8 @@ describe('model-zoo layouts (Caffe2-converted) at old opsets', () => {
   });
 });
 
-interface Conversion {
-  label: string;
-  opset: number;
-  op: string;
-  inputs: OpInput[];
-  attrs?: Record<string, AttrValue>;
-  outputs?: number;
-  outDtypes?: DType[];
-  /** Op types the normalized graph must not contain. */
-  gone?: string[];
-}
 
-const conversions: Conversion[] = [
+const conversions: OpConversion[] = [
   { label: 'Upsample-7 nearest', opset: 7, op: 'Upsample', inputs: [f32([1, 2, 3, 4])], attrs: { mode: str('nearest'), scales: { floats: [1, 1, 2, 3] } }, gone: ['Upsample'] },
   { label: 'Upsample-7 linear', opset: 7, op: 'Upsample', inputs: [f32([1, 2, 3, 4])], attrs: { mode: str('linear'), scales: { floats: [1, 1, 2, 2.5] } } },
   { label: 'Upsample-9 nearest, fractional scale', opset: 9, op: 'Upsample', inputs: [f32([1, 2, 5, 4]), { shape: [4], value: [1, 1, 1.5, 2.25] }], attrs: { mode: str('nearest') } },
@@ -110,17 +99,7 @@ const conversions: Conversion[] = [
 
 describe('op conversions match onnxruntime on the original', () => {
   it.each(conversions.map((c) => [c.label, c] as const))('%s', async (_label, c) => {
-    const { model, feeds } = singleOpModel(c.opset, c.op, c.inputs, c.attrs ?? {}, c.outputs ?? 1, { outDtypes: c.outDtypes });
-    const want = await runModel(model, feeds);
-    const prepared = prepareModel(model);
-    expect(defaultOpset(prepared)).toBe(17);
-    for (const op of c.gone ?? []) expect(prepared.graph.nodes.map((n) => n.opType)).not.toContain(op);
-    const got = await runModel(prepared, feeds);
-    for (const name of Object.keys(want)) {
-      expect(got[name]!.dims).toEqual(want[name]!.dims);
-      expect(got[name]!.dims).toEqual(prepared.graph.valueTypes.get(name)!.shape);
-      expect(maxAbsDiff(got[name]!, want[name]!)).toBeLessThan(1e-5);
-    }
+    await expectConversionMatches(c, 1e-5);
   });
 });
 

@@ -2,7 +2,9 @@
 // shape-arithmetic Flatten, and model-zoo (Caffe2-converted) layouts at old opsets.
 import { GraphBuilder } from '../../src/onnx/builder.ts';
 import type { AttrValue, DType, Dim, Model, TensorData } from '../../src/onnx/ir.ts';
-import { cloneModel, emptyGraph, emptyModel, sizeOf } from '../../src/onnx/ir.ts';
+import { cloneModel, defaultOpset, emptyGraph, emptyModel, sizeOf } from '../../src/onnx/ir.ts';
+import { prepareModel } from '../../src/onnx/prepare.ts';
+import { expect } from 'vitest';
 import { Session } from '../../src/runtime/session.ts';
 import { tensor } from '../../src/onnx/tensor.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -282,4 +284,34 @@ export function maxAbsDiff(a: TensorData, b: TensorData): number {
     if (Number.isNaN(e) ? !(Number.isNaN(Number(x[i])) && Number.isNaN(Number(y[i]))) : e > d) d = Number.isNaN(e) ? Infinity : e;
   }
   return d;
+}
+
+// ------------------------------------------------------------------ normalization against the original node
+
+/** One op at one opset, for the checks that normalization keeps what onnxruntime computes. */
+export interface OpConversion {
+  label: string;
+  opset: number;
+  op: string;
+  inputs: OpInput[];
+  attrs?: Record<string, AttrValue>;
+  outputs?: number;
+  outDtypes?: DType[];
+  /** Op types the normalized graph must not contain. */
+  gone?: string[];
+}
+
+/** Normalizes the single-op model to opset 17 and checks every output against onnxruntime on the original. */
+export async function expectConversionMatches(c: OpConversion, tolerance: number): Promise<void> {
+  const { model, feeds } = singleOpModel(c.opset, c.op, c.inputs, c.attrs ?? {}, c.outputs ?? 1, { outDtypes: c.outDtypes });
+  const want = await runModel(model, feeds);
+  const prepared = prepareModel(model);
+  expect(defaultOpset(prepared)).toBe(17);
+  for (const op of c.gone ?? []) expect(prepared.graph.nodes.map((n) => n.opType)).not.toContain(op);
+  const got = await runModel(prepared, feeds);
+  for (const name of Object.keys(want)) {
+    expect(got[name]!.dims).toEqual(want[name]!.dims);
+    expect(got[name]!.dims).toEqual(prepared.graph.valueTypes.get(name)!.shape);
+    expect(maxAbsDiff(got[name]!, want[name]!)).toBeLessThan(tolerance);
+  }
 }
