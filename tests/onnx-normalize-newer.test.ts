@@ -4,15 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { AttrValue } from '../src/onnx/ir.ts';
 import { defaultOpset } from '../src/onnx/ir.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
-import { maxAbsDiff, runModel, singleOpModel, type OpInput, expectConversionMatches, type OpConversion } from './helpers/models.ts';
+import { maxAbsDiff, runModel, singleOpModel, type OpInput, expectConversionMatches, type OpConversion, ints, int, str, f, f32, i64 } from './helpers/models.ts';
 import { gradCheck } from './helpers/gradcheck.ts';
 
-const ints = (v: number[]): AttrValue => ({ ints: v });
-const int = (v: number): AttrValue => ({ i: v });
-const str = (v: string): AttrValue => ({ s: v });
-const f = (v: number): AttrValue => ({ f: v });
-const f32 = (shape: number[]): OpInput => ({ shape });
-const i64 = (values: number[]): OpInput => ({ shape: [values.length], dtype: 'int64', value: values });
 const params = (shape: number[], seed: number): OpInput => ({
   shape,
   value: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(seed + 1.7 * k) + (seed % 2 ? 1 : 0)),

@@ -6,15 +6,9 @@ import { normalizeModel } from '../src/onnx/normalize.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { inferShapes } from '../src/onnx/shapes.ts';
 import { FvizError } from '../src/errors.ts';
-import { maxAbsDiff, randomInput, runAllValues, runModel, singleOpModel, zooCnn, type OpInput, expectConversionMatches, type OpConversion } from './helpers/models.ts';
+import { maxAbsDiff, randomInput, runAllValues, runModel, singleOpModel, zooCnn, type OpInput, expectConversionMatches, type OpConversion, ints, int, str, f, f32, i64 } from './helpers/models.ts';
 import { Rng } from '../src/util/rng.ts';
 
-const ints = (v: number[]): AttrValue => ({ ints: v });
-const int = (v: number): AttrValue => ({ i: v });
-const str = (v: string): AttrValue => ({ s: v });
-const f = (v: number): AttrValue => ({ f: v });
-const f32 = (shape: number[]): OpInput => ({ shape });
-const i64 = (values: number[]): OpInput => ({ shape: [values.length], dtype: 'int64', value: values });
 
 describe('model-zoo layouts (Caffe2-converted) at old opsets', () => {
   it.each([7, 9, 10, 11, 12, 13])('opset %i: same outputs as onnxruntime on the original, and every shape as it reports', async (opset) => {

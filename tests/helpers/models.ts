@@ -315,3 +315,12 @@ export async function expectConversionMatches(c: OpConversion, tolerance: number
     expect(maxAbsDiff(got[name]!, want[name]!)).toBeLessThan(tolerance);
   }
 }
+
+// ------------------------------------------------------------------ shorthands for single-op cases
+
+export const ints = (v: number[]): AttrValue => ({ ints: v });
+export const int = (v: number): AttrValue => ({ i: v });
+export const str = (v: string): AttrValue => ({ s: v });
+export const f = (v: number): AttrValue => ({ f: v });
+export const f32 = (shape: number[]): OpInput => ({ shape });
+export const i64 = (values: number[]): OpInput => ({ shape: [values.length], dtype: 'int64', value: values });
