@@ -17,8 +17,8 @@ import { Session, type SessionOptions } from '../runtime/session.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './scan-checkpoint.ts';
 import { receptiveField, type ReceptiveField } from './scan-rf.ts';
 import { ChannelStats, type StatsOptions } from './scan-stats.ts';
-import { readableBatches } from './stream.ts';
-import { toDisplayBatch, type ImageSource } from './stream-source.ts';
+import { readableBatches } from '../dataset/stream.ts';
+import { toDisplayBatch, type ImageSource } from '../dataset/stream-source.ts';
 
 /** What a scan runs: a model taking display images 'image' [B, 3, H, W] and giving one tensor. */
 export interface ScanProbe {
