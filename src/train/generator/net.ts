@@ -2,11 +2,11 @@
 // code through fully connected layers, reshaped to a small map, then stride-2 transposed convolutions
 // (4x4 kernels), each followed by a 3x3 convolution, leaky ReLU 0.3 throughout as Nguyen's fc6 generator;
 // a last 3x3 convolution to RGB and a sigmoid, so the image is in [0,1] whatever the code.
-import { FvizError } from '../errors.ts';
-import type { Dim, Model } from '../onnx/ir.ts';
-import { emptyGraph, emptyModel } from '../onnx/ir.ts';
-import { inferShapes } from '../onnx/shapes.ts';
-import { LayerEmitter, leakyGain, type LayerParam } from './generator-layers.ts';
+import { FvizError } from '../../errors.ts';
+import type { Dim, Model } from '../../onnx/ir.ts';
+import { emptyGraph, emptyModel } from '../../onnx/ir.ts';
+import { inferShapes } from '../../onnx/shapes.ts';
+import { LayerEmitter, leakyGain, type LayerParam } from './layers.ts';
 
 export interface GeneratorConfig {
   /** Widths of the fully connected layers after the code (each with leaky ReLU); then one to base x h0 x w0. */
