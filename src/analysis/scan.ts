@@ -1,6 +1,6 @@
 // One pass of a dataset through a classifier, keeping per-channel statistics of one tensor for every
 // channel at once (N x C x H x W: the max over positions and where it is; N x K: the value). Decoding runs
-// ahead of inference (stream.ts), batches are fixed-size batches of readable images, and the running
+// ahead of inference (dataset/stream.ts), batches are fixed-size batches of readable images, and the running
 // state is checkpointed atomically every few batches: a scan killed at any point and started again with
 // the same arguments continues from its last checkpoint and ends with the same state as one that ran
 // through.
