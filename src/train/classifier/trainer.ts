@@ -20,6 +20,7 @@ import { learningRate, type ScheduleKind } from '../schedule.ts';
 import { TrainStep } from './step.ts';
 import type { TrainRunOptions } from '../run-options.ts';
 import { firstDifference, lastCheckpointPath, runEpochs, SittingClock, type RunListeners, type RunProgress } from '../run-loop.ts';
+import { resolvePreset } from '../presets.ts';
 
 export interface TrainClassifierOptions extends TrainRunOptions, RunListeners<TrainProgress, EpochReport> {
   /** Dataset name or folder (see openDataset): its train split trains, its test split evaluates. */
@@ -108,11 +109,7 @@ export interface TrainResult {
 export const BN_MOMENTUM = 0.1;
 
 function resolveArch(arch: TrainClassifierOptions['arch']): ClassifierConfig {
-  if (arch === undefined) return CLASSIFIER_PRESETS['googlenet32']!;
-  if (typeof arch !== 'string') return arch;
-  const cfg = CLASSIFIER_PRESETS[arch];
-  if (!cfg) throw new FvizError(`unknown architecture '${arch}'; presets: ${Object.keys(CLASSIFIER_PRESETS).join(', ')}`, { subject: arch });
-  return cfg;
+  return resolvePreset(CLASSIFIER_PRESETS, arch, 'googlenet32', 'architecture');
 }
 
 function resolveOptions(o: TrainClassifierOptions): ResolvedOptions {
