@@ -4,7 +4,7 @@
 // keeps at least 80% of the pre-decoded rate. The two alternate in an ABBA order and each keeps its best
 // pass, so a burst of other load on the shared machine does not land on one side only.
 import { DISPLAY_INPUT } from '../src/classifier/card.ts';
-import { layerProbe, scanActivations } from '../src/dataset/scan.ts';
+import { layerProbe, scanActivations } from '../src/analysis/scan.ts';
 import { folderSource, toDisplayBatch } from '../src/dataset/stream-source.ts';
 import { resolveClassifier } from '../src/models/registry.ts';
 import { Session } from '../src/runtime/session.ts';

@@ -8,9 +8,9 @@ import { join, resolve } from 'node:path';
 import type { GeneratorCard } from '../src/generator/card.ts';
 import { writeAtomic } from '../src/onnx/proto.ts';
 import { repoRoot } from '../src/shared-path.ts';
-import { readBoundsFile } from '../src/train/bounds.ts';
-import { chooseDgnSettings } from '../src/train/generator-dgn-settings.ts';
-import { BOUNDS_FILE, CODE_RANGE_FILE, GENERATOR_CARD_FILE, GENERATOR_FILE, recordDgnChoice } from '../src/train/generator-export.ts';
+import { readBoundsFile } from '../src/train/generator/bounds.ts';
+import { chooseDgnSettings } from '../src/train/generator/dgn-settings.ts';
+import { BOUNDS_FILE, CODE_RANGE_FILE, GENERATOR_CARD_FILE, GENERATOR_FILE, recordDgnChoice } from '../src/train/generator/export.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {

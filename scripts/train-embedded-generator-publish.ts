@@ -10,7 +10,7 @@ import { sha256File } from '../src/dataset/cifar10.ts';
 import { EMBEDDED_DIR } from '../src/models/registry.ts';
 import { writeAtomic } from '../src/onnx/proto.ts';
 import { repoRoot } from '../src/shared-path.ts';
-import { BOUNDS_FILE, GENERATOR_CARD_FILE, GENERATOR_FILE } from '../src/train/generator-export.ts';
+import { BOUNDS_FILE, GENERATOR_CARD_FILE, GENERATOR_FILE } from '../src/train/generator/export.ts';
 
 const args = process.argv.slice(2);
 const fromIdx = args.indexOf('--from');

@@ -8,7 +8,7 @@ import { writeAtomic } from '../src/onnx/proto.ts';
 import { EMBEDDED_DIR } from '../src/models/registry.ts';
 import { repoRoot } from '../src/shared-path.ts';
 import { readCheckpoint } from '../src/train/checkpoint.ts';
-import type { TrainMeta } from '../src/train/trainer.ts';
+import type { TrainMeta } from '../src/train/classifier/trainer.ts';
 
 const args = process.argv.slice(2);
 const fromIdx = args.indexOf('--from');

@@ -11,7 +11,7 @@ import { DgnProgram } from '../src/optvis/param/generator.ts';
 import { runDgnAm } from '../src/optvis/render/dgn.ts';
 import { loadPrepared, visualizeDgn } from '../src/optvis/render/visualize.ts';
 import { EMBEDDED_DIR, resolveClassifier, resolveGenerator } from '../src/models/registry.ts';
-import { dgnClassCheck } from '../src/train/generator-dgn-check.ts';
+import { dgnClassCheck } from '../src/train/generator/dgn-check.ts';
 
 const present = existsSync(join(EMBEDDED_DIR, 'classifier.onnx')) && existsSync(join(EMBEDDED_DIR, 'generator.onnx'));
 

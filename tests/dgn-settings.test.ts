@@ -1,8 +1,8 @@
 // The rule that picks the DGN-AM settings a generator card recommends, and the saturation measure it uses.
 import { describe, expect, it } from 'vitest';
-import type { DgnCheckResult } from '../src/train/generator-dgn-check.ts';
+import type { DgnCheckResult } from '../src/train/generator/dgn-check.ts';
 import { saturatedFraction } from '../src/render/metrics.ts';
-import { pickDgnSettings } from '../src/train/generator-dgn-settings.ts';
+import { pickDgnSettings } from '../src/train/generator/dgn-settings.ts';
 
 function check(startStep: number, hits: number, saturated: number, prob = 0.9): DgnCheckResult {
   return {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { datasetExamples, type ExamplesIndex } from '../src/dataset/examples.ts';
+import { datasetExamples, type ExamplesIndex } from '../src/analysis/examples.ts';
 import { EMBEDDED_DIR } from '../src/models/registry.ts';
 import { addBrokenFiles, SIDE, writeScanTestModel, writeTestFolder } from './helpers/scan-fixtures.ts';
 

@@ -1,5 +1,6 @@
 // The layers of src/ stay layered: no folder imports the CLI, no cycle between the top-level folders,
-// and the ONNX layer knows nothing of the gradient compiler. Every relative import of every src/**/*.ts
+// the ONNX layer knows nothing of the gradient compiler, data loading (dataset/) knows nothing of the
+// analyses on top of it (analysis/), and the two trainers share train/ without importing each other. Every relative import of every src/**/*.ts
 // (static, type-only, re-exports and dynamic import()) is read from the text.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -111,6 +112,22 @@ describe('import graph of src/', () => {
 
   it('onnx/ does not import autodiff/', () => {
     expect(show(edges.filter((e) => unit(e.from) === 'onnx' && unit(e.to) === 'autodiff'))).toEqual([]);
+  });
+
+  it('dataset/ (loading) imports nothing of analysis/, and nothing above the base layer', () => {
+    expect(show(edges.filter((e) => unit(e.from) === 'dataset' && unit(e.to) === 'analysis'))).toEqual([]);
+    const base = new Set(['dataset', 'errors.ts', 'shared-path.ts', 'util', 'image']);
+    expect(show(edges.filter((e) => unit(e.from) === 'dataset' && !base.has(unit(e.to))))).toEqual([]);
+  });
+
+  it('train/: the classifier and the generator do not import each other, the shared files neither', () => {
+    const trainer = (path: string) => (/^train\/(classifier|generator)\//.exec(path) ?? [])[1] ?? (path.startsWith('train/') ? 'shared' : undefined);
+    const crossing = edges.filter((e) => {
+      const a = trainer(e.from);
+      const b = trainer(e.to);
+      return a !== undefined && b !== undefined && b !== 'shared' && a !== b;
+    });
+    expect(show(crossing)).toEqual([]);
   });
 
   it('no cycle between the top-level folders', () => {

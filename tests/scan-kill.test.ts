@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCheckpoint } from '../src/dataset/scan-checkpoint.ts';
+import { readCheckpoint } from '../src/analysis/scan-checkpoint.ts';
 import { addBrokenFiles, writeScanTestModel, writeTestFolder } from './helpers/scan-fixtures.ts';
 
 let tmp: string;

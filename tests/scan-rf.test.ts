@@ -7,7 +7,7 @@ import { prepareModel } from '../src/onnx/prepare.ts';
 import { tensor } from '../src/onnx/tensor.ts';
 import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';
-import { cropBox, receptiveField } from '../src/dataset/scan-rf.ts';
+import { cropBox, receptiveField } from '../src/analysis/scan-rf.ts';
 import { loadModel } from '../src/onnx/prepare.ts';
 import { twinPath } from '../src/twins/cache.ts';
 import { randomWeights } from './helpers/models.ts';

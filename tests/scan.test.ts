@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveClassifier } from '../src/models/registry.ts';
 import { prepareModel } from '../src/onnx/prepare.ts';
 import { Session } from '../src/runtime/session.ts';
-import { layerProbe, scanActivations, type ScanOptions, type ScanProbe, type ScanResult } from '../src/dataset/scan.ts';
+import { layerProbe, scanActivations, type ScanOptions, type ScanProbe, type ScanResult } from '../src/analysis/scan.ts';
 import { folderSource, listImageFiles } from '../src/dataset/stream-source.ts';
-import { percentilePoints } from '../src/dataset/scan-stats.ts';
-import { readCheckpoint } from '../src/dataset/scan-checkpoint.ts';
+import { percentilePoints } from '../src/analysis/scan-stats.ts';
+import { readCheckpoint } from '../src/analysis/scan-checkpoint.ts';
 import { addBrokenFiles, scanTestModel, SIDE, writeScanTestModel, writeTestFolder, type TestFolder } from './helpers/scan-fixtures.ts';
 
 let tmp: string;

@@ -10,7 +10,7 @@ import { decodeListing, listImageFolder } from '../src/dataset/image-folder.ts';
 import { EMBEDDED_DIR } from '../src/models/registry.ts';
 import { readModel } from '../src/onnx/proto.ts';
 import { sharedFile } from '../src/shared-path.ts';
-import { evaluateClassifier, normalizationFor } from '../src/train/evaluate.ts';
+import { evaluateClassifier, normalizationFor } from '../src/train/classifier/evaluate.ts';
 
 const modelPath = join(EMBEDDED_DIR, 'classifier.onnx');
 const cardPath = join(EMBEDDED_DIR, 'classifier.card.json');

@@ -9,9 +9,9 @@ import { openDataset } from '../src/dataset/open.ts';
 import { subset } from '../src/dataset/image-set.ts';
 import { encodeImages } from '../src/optvis/param/encode.ts';
 import { loadBounds, type GeneratorCard } from '../src/generator/card.ts';
-import { codeBounds, CodeRange, readBoundsFile, writeBoundsFile } from '../src/train/bounds.ts';
-import { scanCodeRange } from '../src/train/generator-eval.ts';
-import { loadFrozenClassifier } from '../src/train/generator-step.ts';
+import { codeBounds, CodeRange, readBoundsFile, writeBoundsFile } from '../src/train/generator/bounds.ts';
+import { scanCodeRange } from '../src/train/generator/eval.ts';
+import { loadFrozenClassifier } from '../src/train/generator/step.ts';
 import { TINY_COMPARATOR, writeTinyClassifier, writeTinyData } from './train-generator-fixture.ts';
 
 let dir: string;

@@ -4,8 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CIFAR10_CLASSES } from '../src/dataset/cifar-binary.ts';
 import { saveModel } from '../src/onnx/proto.ts';
-import { buildClassifier, CLASSIFIER_PRESETS, LOGITS } from '../src/train/classifier-net.ts';
-import { CIFAR10_MEAN, CIFAR10_STD, classifierCard, inferenceModel } from '../src/train/export.ts';
+import { buildClassifier, CLASSIFIER_PRESETS, LOGITS } from '../src/train/classifier/net.ts';
+import { CIFAR10_MEAN, CIFAR10_STD, classifierCard, inferenceModel } from '../src/train/classifier/export.ts';
 import { initParams, type RunningStats } from '../src/train/net.ts';
 import { writeSyntheticCifar } from './helpers/cifar-synthetic.ts';
 

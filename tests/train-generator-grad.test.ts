@@ -11,9 +11,9 @@ import { toNumbers } from '../src/onnx/tensor.ts';
 import { Session } from '../src/runtime/session.ts';
 import { Rng } from '../src/util/rng.ts';
 import { withTrainingRules } from '../src/train/conv-weight-grad.ts';
-import { DISCRIMINATOR_PRESETS } from '../src/train/discriminator-net.ts';
-import { initializersToInputs, initLayerParams, type LayerParam } from '../src/train/generator-layers.ts';
-import { GENERATOR_PRESETS } from '../src/train/generator-net.ts';
+import { DISCRIMINATOR_PRESETS } from '../src/train/generator/discriminator.ts';
+import { initializersToInputs, initLayerParams, type LayerParam } from '../src/train/generator/layers.ts';
+import { GENERATOR_PRESETS } from '../src/train/generator/net.ts';
 import {
   buildDiscriminatorGraph,
   buildGeneratorGraph,
@@ -26,7 +26,7 @@ import {
   LOSS_G,
   REAL_IMAGE,
   type GanLossWeights,
-} from '../src/train/generator-step.ts';
+} from '../src/train/generator/step.ts';
 import { TINY_COMPARATOR, writeTinyClassifier } from './train-generator-fixture.ts';
 
 let dir: string;

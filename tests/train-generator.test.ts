@@ -12,11 +12,11 @@ import { Session } from '../src/runtime/session.ts';
 import { fillBatch, IDENTITY_NORMALIZATION } from '../src/dataset/batches.ts';
 import { openDataset } from '../src/dataset/open.ts';
 import { readCheckpoint } from '../src/train/checkpoint.ts';
-import { ReconstructionEval } from '../src/train/generator-eval.ts';
-import { GENERATOR_PRESETS } from '../src/train/generator-net.ts';
-import { DISCRIMINATOR_PRESETS } from '../src/train/discriminator-net.ts';
-import { loadFrozenClassifier } from '../src/train/generator-step.ts';
-import { trainGenerator, type TrainGeneratorOptions } from '../src/train/generator-trainer.ts';
+import { ReconstructionEval } from '../src/train/generator/eval.ts';
+import { GENERATOR_PRESETS } from '../src/train/generator/net.ts';
+import { DISCRIMINATOR_PRESETS } from '../src/train/generator/discriminator.ts';
+import { loadFrozenClassifier } from '../src/train/generator/step.ts';
+import { trainGenerator, type TrainGeneratorOptions } from '../src/train/generator/trainer.ts';
 import { TINY_COMPARATOR, writeTinyClassifier, writeTinyData } from './train-generator-fixture.ts';
 
 let dir: string;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/train/checkpoint.ts';
-import { trainClassifier, type TrainClassifierOptions, type TrainMeta } from '../src/train/trainer.ts';
+import { trainClassifier, type TrainClassifierOptions, type TrainMeta } from '../src/train/classifier/trainer.ts';
 import { writeSyntheticCifar } from './helpers/cifar-synthetic.ts';
 
 let dir: string;

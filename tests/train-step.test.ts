@@ -4,12 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { compileFused } from '../src/autodiff/compile.ts';
 import { Session } from '../src/runtime/session.ts';
-import { buildClassifier, CLASSIFIER_INPUT, CLASSIFIER_PRESETS, LOGITS, type ClassifierConfig } from '../src/train/classifier-net.ts';
+import { buildClassifier, CLASSIFIER_INPUT, CLASSIFIER_PRESETS, LOGITS, type ClassifierConfig } from '../src/train/classifier/net.ts';
 import { withTrainingRules } from '../src/train/conv-weight-grad.ts';
-import { inferenceModel } from '../src/train/export.ts';
-import { LOSS, targetRows, TARGET_INPUT, withCrossEntropy } from '../src/train/loss.ts';
+import { inferenceModel } from '../src/train/classifier/export.ts';
+import { LOSS, targetRows, TARGET_INPUT, withCrossEntropy } from '../src/train/classifier/loss.ts';
 import { initParams, type RunningStats } from '../src/train/net.ts';
-import { TrainStep } from '../src/train/step.ts';
+import { TrainStep } from '../src/train/classifier/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import type { TensorData } from '../src/onnx/ir.ts';
 

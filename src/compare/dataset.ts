@@ -1,11 +1,11 @@
 // --dataset: for each objective's target unit, the dataset's top examples (the sheet's last column) and
 // the dataset's maximum activation (the denominator of "fraction of the dataset's maximum"). One
-// activation scan per unit (src/dataset/scan.ts), checkpointed under the comparison's folder so a
+// activation scan per unit (src/analysis/scan.ts), checkpointed under the comparison's folder so a
 // resumed comparison does not scan again.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Classifier } from '../classifier/card.ts';
-import { objectiveProbe, scanActivations } from '../dataset/scan.ts';
+import { objectiveProbe, scanActivations } from '../analysis/scan.ts';
 import { openScanSource, type ImageSource } from '../dataset/stream-source.ts';
 import { FvizError } from '../errors.ts';
 import { fromRgbBytes } from '../render/image.ts';

@@ -3,7 +3,7 @@ import { FvizError } from '../../errors.ts';
 import { evenIndices, subset } from '../../dataset/image-set.ts';
 import { openDataset, type Split } from '../../dataset/open.ts';
 import { resolveClassifier } from '../../models/registry.ts';
-import { evaluateClassifier, normalizationFor } from '../../train/evaluate.ts';
+import { evaluateClassifier, normalizationFor } from '../../train/classifier/evaluate.ts';
 import { readModel } from '../../onnx/proto.ts';
 
 export const evalCommand: CommandModule = (y) =>

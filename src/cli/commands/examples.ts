@@ -1,8 +1,8 @@
 import type { Argv } from 'yargs';
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
-import { datasetExamples } from '../../dataset/examples.ts';
-import type { ScanCommandOptions, ScanProgress } from '../../dataset/scan.ts';
+import { datasetExamples } from '../../analysis/examples.ts';
+import type { ScanCommandOptions, ScanProgress } from '../../analysis/scan.ts';
 import { ProgressLine } from '../../util/progress.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';
 

@@ -1,6 +1,6 @@
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
-import { multifacetedVisualization, type FacetMethod } from '../../dataset/facets.ts';
+import { multifacetedVisualization, type FacetMethod } from '../../analysis/facets.ts';
 import { PIXEL_METHODS } from '../../optvis/render/pixel.ts';
 import { scanCheckpointOptions, scanRunOptions, skippedWarning } from './examples.ts';
 import { inputOptions, inputOverrides } from './visualize.ts';

@@ -1,10 +1,10 @@
-// `fviz train generator`: the DGN generator for a classifier's code layer (see src/train/generator-trainer.ts).
+// `fviz train generator`: the DGN generator for a classifier's code layer (see src/train/generator/trainer.ts).
 import type { Argv } from 'yargs';
 import { epochPrinter, formatSeconds } from '../../util/progress.ts';
 import { stoppedLine, trainRunArgs, trainRunOptions } from './train-run-options.ts';
-import { GENERATOR_PRESETS } from '../../train/generator-net.ts';
-import { DISCRIMINATOR_PRESETS } from '../../train/discriminator-net.ts';
-import { DEFAULT_COMPARATOR, DEFAULT_DGN, DEFAULT_DGN_START_STEPS, DEFAULT_LOSS_WEIGHTS, trainGenerator, type GeneratorProgress } from '../../train/generator-trainer.ts';
+import { GENERATOR_PRESETS } from '../../train/generator/net.ts';
+import { DISCRIMINATOR_PRESETS } from '../../train/generator/discriminator.ts';
+import { DEFAULT_COMPARATOR, DEFAULT_DGN, DEFAULT_DGN_START_STEPS, DEFAULT_LOSS_WEIGHTS, trainGenerator, type GeneratorProgress } from '../../train/generator/trainer.ts';
 
 function progressPrinter(): (p: GeneratorProgress) => void {
   return epochPrinter<GeneratorProgress>(

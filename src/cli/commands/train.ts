@@ -1,7 +1,7 @@
 import type { CommandModule } from './types.ts';
 import { epochPrinter, formatSeconds } from '../../util/progress.ts';
-import { trainClassifier, type TrainProgress } from '../../train/trainer.ts';
-import { CLASSIFIER_PRESETS } from '../../train/classifier-net.ts';
+import { trainClassifier, type TrainProgress } from '../../train/classifier/trainer.ts';
+import { CLASSIFIER_PRESETS } from '../../train/classifier/net.ts';
 import { generatorSubcommand } from './train-generator.ts';
 import { stoppedLine, trainRunArgs, trainRunOptions } from './train-run-options.ts';
 

@@ -1,6 +1,6 @@
 // One pass of a dataset through a classifier, keeping per-channel statistics of one tensor for every
 // channel at once (N x C x H x W: the max over positions and where it is; N x K: the value). Decoding runs
-// ahead of inference (stream.ts), batches are fixed-size batches of readable images, and the running
+// ahead of inference (dataset/stream.ts), batches are fixed-size batches of readable images, and the running
 // state is checkpointed atomically every few batches: a scan killed at any point and started again with
 // the same arguments continues from its last checkpoint and ends with the same state as one that ran
 // through.
@@ -17,8 +17,8 @@ import { Session, type SessionOptions } from '../runtime/session.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader } from './scan-checkpoint.ts';
 import { receptiveField, type ReceptiveField } from './scan-rf.ts';
 import { ChannelStats, type StatsOptions } from './scan-stats.ts';
-import { readableBatches } from './stream.ts';
-import { toDisplayBatch, type ImageSource } from './stream-source.ts';
+import { readableBatches } from '../dataset/stream.ts';
+import { toDisplayBatch, type ImageSource } from '../dataset/stream-source.ts';
 
 /** What a scan runs: a model taking display images 'image' [B, 3, H, W] and giving one tensor. */
 export interface ScanProbe {

@@ -4,23 +4,23 @@
 // reconstruction error, reconstructions.png (test images beside G(E(x))) and the DGN-AM class check
 // (dgn-classes.png, its numbers in the card).
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { ImageSet } from '../dataset/image-set.ts';
-import { evenIndices } from '../dataset/image-set.ts';
-import type { DgnSettings, GeneratorCard } from '../generator/card.ts';
-import { EMBEDDED_DIR } from '../models/registry.ts';
-import { repoRoot } from '../shared-path.ts';
-import { saveModel, writeAtomic } from '../onnx/proto.ts';
-import { nchw, type Nchw } from '../image/nchw.ts';
-import { renderSheet, writeSheet, type SheetRow } from '../render/sheet.ts';
-import { fillBatch, IDENTITY_NORMALIZATION } from '../dataset/batches.ts';
+import type { ImageSet } from '../../dataset/image-set.ts';
+import { evenIndices } from '../../dataset/image-set.ts';
+import type { DgnSettings, GeneratorCard } from '../../generator/card.ts';
+import { EMBEDDED_DIR } from '../../models/registry.ts';
+import { repoRoot } from '../../shared-path.ts';
+import { saveModel, writeAtomic } from '../../onnx/proto.ts';
+import { nchw, type Nchw } from '../../image/nchw.ts';
+import { renderSheet, writeSheet, type SheetRow } from '../../render/sheet.ts';
+import { fillBatch, IDENTITY_NORMALIZATION } from '../../dataset/batches.ts';
 import { readBoundsFile, writeBoundsFile } from './bounds.ts';
-import type { DiscriminatorConfig } from './discriminator-net.ts';
-import type { DgnCheckResult } from './generator-dgn-check.ts';
-import { chooseDgnSettings, type DgnChoice } from './generator-dgn-settings.ts';
-import { ReconstructionEval, type Reconstruction } from './generator-eval.ts';
-import { buildGenerator, generatorMacs, type GeneratorConfig } from './generator-net.ts';
-import { loadFrozenClassifier, type FrozenClassifier } from './generator-step.ts';
-import type { GeneratorTrainMeta } from './generator-trainer.ts';
+import type { DiscriminatorConfig } from './discriminator.ts';
+import type { DgnCheckResult } from './dgn-check.ts';
+import { chooseDgnSettings, type DgnChoice } from './dgn-settings.ts';
+import { ReconstructionEval, type Reconstruction } from './eval.ts';
+import { buildGenerator, generatorMacs, type GeneratorConfig } from './net.ts';
+import { loadFrozenClassifier, type FrozenClassifier } from './step.ts';
+import type { GeneratorTrainMeta } from './trainer.ts';
 
 export const GENERATOR_FILE = 'generator.onnx';
 export const GENERATOR_CARD_FILE = 'generator.card.json';

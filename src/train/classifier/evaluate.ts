@@ -1,10 +1,10 @@
 // Accuracy of a classifier on an image set: batches through onnxruntime, arg-max of the logits.
-import { FvizError } from '../errors.ts';
-import { batchesSync, type Normalization } from '../dataset/batches.ts';
-import type { ImageSet } from '../dataset/image-set.ts';
-import type { InputConvention } from '../classifier/card.ts';
-import type { Model } from '../onnx/ir.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
+import { FvizError } from '../../errors.ts';
+import { batchesSync, type Normalization } from '../../dataset/batches.ts';
+import type { ImageSet } from '../../dataset/image-set.ts';
+import type { InputConvention } from '../../classifier/card.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
 
 export interface Accuracy {
   correct: number;

@@ -2,8 +2,8 @@
 // 3x3; 5x5 reduce + 5x5; 3x3 max-pool + projection; concatenated), max-pool downsampling between stages,
 // global average pooling, a ReLU fully connected code layer 'fc6' (as CaffeNet's fc6), the class layer
 // 'logits' and the softmax 'prob'. Tensor names follow Caffe's GoogLeNet (inception_4a/output, ...).
-import type { Dim, Model } from '../onnx/ir.ts';
-import { NetBuilder, type NetMode } from './net.ts';
+import type { Dim, Model } from '../../onnx/ir.ts';
+import { NetBuilder, type NetMode } from '../net.ts';
 
 /** Output channels of the four branches: [1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection]. */
 export type InceptionWidths = [number, number, number, number, number, number];

@@ -1,12 +1,12 @@
 // Emitting the layers of the generator and the discriminator into a graph: fully connected, convolution,
 // transposed convolution, each with its weights as named initializers (the trained values, or zeros to be
 // fed later), and the parameter list with the He-normal scale each weight is initialized with.
-import type { Dim, Graph } from '../onnx/ir.ts';
-import { GraphBuilder } from '../onnx/builder.ts';
-import { tensor } from '../onnx/tensor.ts';
-import { FvizError } from '../errors.ts';
-import { Rng } from '../util/rng.ts';
-import type { ParamInfo } from './net.ts';
+import type { Dim, Graph } from '../../onnx/ir.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import { tensor } from '../../onnx/tensor.ts';
+import { FvizError } from '../../errors.ts';
+import { Rng } from '../../util/rng.ts';
+import type { ParamInfo } from '../net.ts';
 
 export interface LayerParam extends ParamInfo {
   /** Standard deviation of the initial weights (0: zeros, as biases). */

@@ -2,11 +2,12 @@
 // code through fully connected layers, reshaped to a small map, then stride-2 transposed convolutions
 // (4x4 kernels), each followed by a 3x3 convolution, leaky ReLU 0.3 throughout as Nguyen's fc6 generator;
 // a last 3x3 convolution to RGB and a sigmoid, so the image is in [0,1] whatever the code.
-import { FvizError } from '../errors.ts';
-import type { Dim, Model } from '../onnx/ir.ts';
-import { emptyGraph, emptyModel } from '../onnx/ir.ts';
-import { inferShapes } from '../onnx/shapes.ts';
-import { LayerEmitter, leakyGain, type LayerParam } from './generator-layers.ts';
+import { FvizError } from '../../errors.ts';
+import type { Dim, Model } from '../../onnx/ir.ts';
+import { emptyGraph, emptyModel } from '../../onnx/ir.ts';
+import { inferShapes } from '../../onnx/shapes.ts';
+import { LayerEmitter, leakyGain, type LayerParam } from './layers.ts';
+import { resolvePreset } from '../presets.ts';
 
 export interface GeneratorConfig {
   /** Widths of the fully connected layers after the code (each with leaky ReLU); then one to base x h0 x w0. */
@@ -37,11 +38,7 @@ export const GENERATOR_PRESETS: Record<string, GeneratorConfig> = {
 };
 
 export function resolveGeneratorConfig(arch: string | GeneratorConfig | undefined): GeneratorConfig {
-  if (arch === undefined) return GENERATOR_PRESETS['cifar32']!;
-  if (typeof arch !== 'string') return arch;
-  const cfg = GENERATOR_PRESETS[arch];
-  if (!cfg) throw new FvizError(`unknown generator architecture '${arch}'; presets: ${Object.keys(GENERATOR_PRESETS).join(', ')}`, { subject: arch });
-  return cfg;
+  return resolvePreset(GENERATOR_PRESETS, arch, 'cifar32', 'generator architecture');
 }
 
 function startSize(cfg: GeneratorConfig): [number, number] {

@@ -13,7 +13,7 @@ import { renderChannelSheet, type SheetExample } from './examples-sheet.ts';
 import { layerProbe, scanActivations, scanControl, type ScanCommandOptions, type ScanProbe, type ScanResult } from './scan.ts';
 import { cropBox } from './scan-rf.ts';
 import { percentilePoints, type Example } from './scan-stats.ts';
-import { openScanSource, type ImageSource } from './stream-source.ts';
+import { openScanSource, type ImageSource } from '../dataset/stream-source.ts';
 import { createOutputFolder } from '../util/output-folder.ts';
 
 export interface ExampleEntry {

@@ -3,8 +3,8 @@
 // set (its maximum, since the minimum of a ReLU unit is 0). Units never active get an upper bound of 0,
 // so DGN-AM keeps them at 0 as the data did.
 import { readFileSync } from 'node:fs';
-import { FvizError } from '../errors.ts';
-import { writeAtomic } from '../onnx/proto.ts';
+import { FvizError } from '../../errors.ts';
+import { writeAtomic } from '../../onnx/proto.ts';
 
 /** Running per-unit minimum and maximum over batches of codes. */
 export class CodeRange {

@@ -1,9 +1,9 @@
 // The trained classifier as a plain inference model (batch normalization folded into the convolutions,
 // symbolic batch) and its card.
-import type { ClassifierCard } from '../classifier/card.ts';
-import type { Model } from '../onnx/ir.ts';
-import { buildClassifier, CLASSIFIER_INPUT, CODE_LAYER, LOGITS, PROB, type ClassifierConfig } from './classifier-net.ts';
-import type { RunningStats } from './net.ts';
+import type { ClassifierCard } from '../../classifier/card.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { buildClassifier, CLASSIFIER_INPUT, CODE_LAYER, LOGITS, PROB, type ClassifierConfig } from './net.ts';
+import type { RunningStats } from '../net.ts';
 
 export function inferenceModel(cfg: ClassifierConfig, params: Map<string, Float32Array>, stats: Map<string, RunningStats>): Model {
   const { model } = buildClassifier(cfg, { kind: 'infer', params, stats }, 'batch');

@@ -1,15 +1,15 @@
 // Passes over a dataset with the frozen classifier: the code range (for the DGN-AM bounds) and the
 // reconstruction error of G(E(x)) (pixel MSE in [0,1] units and the relative comparator-feature error).
-import { pruneGraph } from '../autodiff/compile.ts';
-import { batchesSync, IDENTITY_NORMALIZATION } from '../dataset/batches.ts';
-import type { ImageSet } from '../dataset/image-set.ts';
-import { cloneModel, type TensorData } from '../onnx/ir.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import { DISPLAY_INPUT } from '../classifier/card.ts';
+import { pruneGraph } from '../../autodiff/compile.ts';
+import { batchesSync, IDENTITY_NORMALIZATION } from '../../dataset/batches.ts';
+import type { ImageSet } from '../../dataset/image-set.ts';
+import { cloneModel, type TensorData } from '../../onnx/ir.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { DISPLAY_INPUT } from '../../classifier/card.ts';
 import { CodeRange } from './bounds.ts';
-import type { DiscriminatorConfig } from './discriminator-net.ts';
-import type { GeneratorConfig } from './generator-net.ts';
-import { buildGeneratorGraph, CODE_OUT, EVAL_FEATURE, EVAL_PIXEL, EVAL_TARGET, FAKE_OUT, REAL_IMAGE, type FrozenClassifier } from './generator-step.ts';
+import type { DiscriminatorConfig } from './discriminator.ts';
+import type { GeneratorConfig } from './net.ts';
+import { buildGeneratorGraph, CODE_OUT, EVAL_FEATURE, EVAL_PIXEL, EVAL_TARGET, FAKE_OUT, REAL_IMAGE, type FrozenClassifier } from './step.ts';
 
 /** Batches of a fixed size: the last one padded with copies of its first image; `count` says how many are real. */
 function* paddedBatches(set: ImageSet, batch: number, indices?: ArrayLike<number>): Generator<{ x: Float32Array; count: number; indices: Uint32Array }> {

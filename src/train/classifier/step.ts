@@ -1,11 +1,11 @@
 // One compiled training step: (images, targets, weights) -> loss, logits, batch statistics and d loss / d weights.
-import { compileFused } from '../autodiff/compile.ts';
-import type { Model, TensorData } from '../onnx/ir.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import { toNumbers } from '../onnx/tensor.ts';
-import { withTrainingRules } from './conv-weight-grad.ts';
+import { compileFused } from '../../autodiff/compile.ts';
+import type { Model, TensorData } from '../../onnx/ir.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { toNumbers } from '../../onnx/tensor.ts';
+import { withTrainingRules } from '../conv-weight-grad.ts';
 import { LOSS, TARGET_INPUT, withCrossEntropy } from './loss.ts';
-import type { BnInfo, ParamInfo } from './net.ts';
+import type { BnInfo, ParamInfo } from '../net.ts';
 
 export interface StepResult {
   loss: number;

@@ -7,24 +7,24 @@
 // bounds, test-split reconstruction error, a sheet of reconstructions and a DGN-AM check per class.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FvizError } from '../errors.ts';
-import { batchCount, IDENTITY_NORMALIZATION } from '../dataset/batches.ts';
-import { sha256File } from '../dataset/cifar10.ts';
-import { evenIndices, subset, type ImageSet } from '../dataset/image-set.ts';
-import { openDataset } from '../dataset/open.ts';
-import type { DgnSettings } from '../generator/card.ts';
+import { FvizError } from '../../errors.ts';
+import { batchCount, IDENTITY_NORMALIZATION } from '../../dataset/batches.ts';
+import { sha256File } from '../../dataset/cifar10.ts';
+import { evenIndices, subset, type ImageSet } from '../../dataset/image-set.ts';
+import { openDataset } from '../../dataset/open.ts';
+import type { DgnSettings } from '../../generator/card.ts';
 import { codeBounds, readBoundsFile, writeBoundsFile } from './bounds.ts';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import { resolveDiscriminatorConfig, type DiscriminatorConfig } from './discriminator-net.ts';
-import { BOUNDS_FILE, CODE_RANGE_FILE, exportGenerator, type ExportFacts } from './generator-export.ts';
-import { ReconstructionEval, scanCodeRange, type Reconstruction } from './generator-eval.ts';
-import { initLayerParams } from './generator-layers.ts';
-import { resolveGeneratorConfig, type GeneratorConfig } from './generator-net.ts';
-import { GanSteps, loadFrozenClassifier, type GanLossWeights } from './generator-step.ts';
-import { Optimizer, type ParamSlot } from './optimizer.ts';
-import { learningRate, type ScheduleKind } from './schedule.ts';
-import type { TrainRunOptions } from './run-options.ts';
-import { firstDifference, lastCheckpointPath, runEpochs, SittingClock, type RunListeners, type RunProgress } from './run-loop.ts';
+import { readCheckpoint, writeCheckpoint } from '../checkpoint.ts';
+import { resolveDiscriminatorConfig, type DiscriminatorConfig } from './discriminator.ts';
+import { BOUNDS_FILE, CODE_RANGE_FILE, exportGenerator, type ExportFacts } from './export.ts';
+import { ReconstructionEval, scanCodeRange, type Reconstruction } from './eval.ts';
+import { initLayerParams } from './layers.ts';
+import { resolveGeneratorConfig, type GeneratorConfig } from './net.ts';
+import { GanSteps, loadFrozenClassifier, type GanLossWeights } from './step.ts';
+import { Optimizer, type ParamSlot } from '../optimizer.ts';
+import { learningRate, type ScheduleKind } from '../schedule.ts';
+import type { TrainRunOptions } from '../run-options.ts';
+import { firstDifference, lastCheckpointPath, runEpochs, SittingClock, type RunListeners, type RunProgress } from '../run-loop.ts';
 
 export const DEFAULT_COMPARATOR = 'inception_5b/output';
 /**

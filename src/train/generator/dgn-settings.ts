@@ -4,8 +4,8 @@
 // images in the target class, and do they stay inside what the generator can draw (few values blown out
 // to white or black)? Among the settings within a small margin of the best hit count, the least saturated
 // wins (then the highest mean probability).
-import type { DgnSettings } from '../generator/card.ts';
-import { dgnClassCheck, type DgnCheckResult } from './generator-dgn-check.ts';
+import type { DgnSettings } from '../../generator/card.ts';
+import { dgnClassCheck, type DgnCheckResult } from './dgn-check.ts';
 
 export interface DgnGridOptions {
   classifier: string;

@@ -1,12 +1,13 @@
 // The discriminator of Dosovitskiy & Brox 2016: it sees the image and the code it should come from. The
 // image through stride-2 convolutions (leaky ReLU 0.2), the code through a fully connected layer; both
 // concatenated, one hidden layer, one logit (real vs generated).
-import { FvizError } from '../errors.ts';
-import type { Dim, Model } from '../onnx/ir.ts';
-import { emptyGraph, emptyModel } from '../onnx/ir.ts';
-import { inferShapes } from '../onnx/shapes.ts';
-import { tensor } from '../onnx/tensor.ts';
-import { LayerEmitter, leakyGain, type LayerParam } from './generator-layers.ts';
+import { FvizError } from '../../errors.ts';
+import type { Dim, Model } from '../../onnx/ir.ts';
+import { emptyGraph, emptyModel } from '../../onnx/ir.ts';
+import { inferShapes } from '../../onnx/shapes.ts';
+import { tensor } from '../../onnx/tensor.ts';
+import { LayerEmitter, leakyGain, type LayerParam } from './layers.ts';
+import { resolvePreset } from '../presets.ts';
 
 export interface DiscriminatorConfig {
   /** Output channels of the 4x4 stride-2 convolutions on the image. */
@@ -26,11 +27,7 @@ export const DISCRIMINATOR_PRESETS: Record<string, DiscriminatorConfig> = {
 };
 
 export function resolveDiscriminatorConfig(arch: string | DiscriminatorConfig | undefined): DiscriminatorConfig {
-  if (arch === undefined) return DISCRIMINATOR_PRESETS['cifar32']!;
-  if (typeof arch !== 'string') return arch;
-  const cfg = DISCRIMINATOR_PRESETS[arch];
-  if (!cfg) throw new FvizError(`unknown discriminator architecture '${arch}'; presets: ${Object.keys(DISCRIMINATOR_PRESETS).join(', ')}`, { subject: arch });
-  return cfg;
+  return resolvePreset(DISCRIMINATOR_PRESETS, arch, 'cifar32', 'discriminator architecture');
 }
 
 /**

@@ -3,23 +3,24 @@
 // evaluation per epoch, and the best model exported with its card.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FvizError } from '../errors.ts';
-import { batchCount } from '../dataset/batches.ts';
-import { evenIndices, subset, type ImageSet } from '../dataset/image-set.ts';
-import { openDataset } from '../dataset/open.ts';
-import { saveModel, writeAtomic } from '../onnx/proto.ts';
-import type { AugmentOptions } from './augment.ts';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import { buildClassifier, CLASSIFIER_INPUT, CLASSIFIER_PRESETS, forwardMacs, LOGITS, type ClassifierConfig } from './classifier-net.ts';
+import { FvizError } from '../../errors.ts';
+import { batchCount } from '../../dataset/batches.ts';
+import { evenIndices, subset, type ImageSet } from '../../dataset/image-set.ts';
+import { openDataset } from '../../dataset/open.ts';
+import { saveModel, writeAtomic } from '../../onnx/proto.ts';
+import type { AugmentOptions } from '../augment.ts';
+import { readCheckpoint, writeCheckpoint } from '../checkpoint.ts';
+import { buildClassifier, CLASSIFIER_INPUT, CLASSIFIER_PRESETS, forwardMacs, LOGITS, type ClassifierConfig } from './net.ts';
 import { argmaxRow, evaluateClassifier, type Accuracy } from './evaluate.ts';
 import { CIFAR10_MEAN, CIFAR10_STD, classifierCard, inferenceModel } from './export.ts';
 import { targetRows } from './loss.ts';
-import { initParams, type RunningStats } from './net.ts';
-import { Optimizer, type OptimizerKind, type ParamSlot } from './optimizer.ts';
-import { learningRate, type ScheduleKind } from './schedule.ts';
+import { initParams, type RunningStats } from '../net.ts';
+import { Optimizer, type OptimizerKind, type ParamSlot } from '../optimizer.ts';
+import { learningRate, type ScheduleKind } from '../schedule.ts';
 import { TrainStep } from './step.ts';
-import type { TrainRunOptions } from './run-options.ts';
-import { firstDifference, lastCheckpointPath, runEpochs, SittingClock, type RunListeners, type RunProgress } from './run-loop.ts';
+import type { TrainRunOptions } from '../run-options.ts';
+import { firstDifference, lastCheckpointPath, runEpochs, SittingClock, type RunListeners, type RunProgress } from '../run-loop.ts';
+import { resolvePreset } from '../presets.ts';
 
 export interface TrainClassifierOptions extends TrainRunOptions, RunListeners<TrainProgress, EpochReport> {
   /** Dataset name or folder (see openDataset): its train split trains, its test split evaluates. */
@@ -108,11 +109,7 @@ export interface TrainResult {
 export const BN_MOMENTUM = 0.1;
 
 function resolveArch(arch: TrainClassifierOptions['arch']): ClassifierConfig {
-  if (arch === undefined) return CLASSIFIER_PRESETS['googlenet32']!;
-  if (typeof arch !== 'string') return arch;
-  const cfg = CLASSIFIER_PRESETS[arch];
-  if (!cfg) throw new FvizError(`unknown architecture '${arch}'; presets: ${Object.keys(CLASSIFIER_PRESETS).join(', ')}`, { subject: arch });
-  return cfg;
+  return resolvePreset(CLASSIFIER_PRESETS, arch, 'googlenet32', 'architecture');
 }
 
 function resolveOptions(o: TrainClassifierOptions): ResolvedOptions {

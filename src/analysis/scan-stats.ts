@@ -4,7 +4,7 @@
 // so memory stays bounded for any dataset. Images are numbered in the order they were scanned (the
 // "scan index"); ties are broken by that number, so the same images in the same order give the same
 // results however the scan was cut into batches or resumed.
-import { mixSeed } from './batches.ts';
+import { mixSeed } from '../dataset/batches.ts';
 
 export interface StatsOptions {
   channels: number;

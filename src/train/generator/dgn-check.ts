@@ -1,17 +1,17 @@
 // Does DGN-AM work with a trained generator? For each class logit, run DGN-AM (Nguyen's update, the given
 // settings, a few random initial codes) and ask the classifier which class the final images are.
-import { openClassifier, withDisplayInput } from '../classifier/card.ts';
-import type { DgnSettings } from '../generator/card.ts';
-import { openGenerator } from '../generator/card.ts';
-import { DgnProgram } from '../optvis/param/generator.ts';
-import { runDgnAm } from '../optvis/render/dgn.ts';
-import { loadPrepared } from '../optvis/render/visualize.ts';
-import { pruneGraph } from '../autodiff/compile.ts';
-import { nchw, type Nchw } from '../image/nchw.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import { DISPLAY_INPUT } from '../classifier/card.ts';
-import { FvizError } from '../errors.ts';
-import { saturatedFraction } from '../render/metrics.ts';
+import { openClassifier, withDisplayInput } from '../../classifier/card.ts';
+import type { DgnSettings } from '../../generator/card.ts';
+import { openGenerator } from '../../generator/card.ts';
+import { DgnProgram } from '../../optvis/param/generator.ts';
+import { runDgnAm } from '../../optvis/render/dgn.ts';
+import { loadPrepared } from '../../optvis/render/visualize.ts';
+import { pruneGraph } from '../../autodiff/compile.ts';
+import { nchw, type Nchw } from '../../image/nchw.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { DISPLAY_INPUT } from '../../classifier/card.ts';
+import { FvizError } from '../../errors.ts';
+import { saturatedFraction } from '../../render/metrics.ts';
 
 
 export interface DgnCheckOptions extends SessionOptions {

@@ -1,10 +1,10 @@
 // Softmax cross-entropy over a batch, appended to a graph from ONNX primitives:
 // loss = -(1/N) sum_n sum_k target[n,k] log_softmax(logits)[n,k], with target one-hot (or smoothed) rows.
-import { GraphBuilder } from '../onnx/builder.ts';
-import type { Model } from '../onnx/ir.ts';
-import { cloneModel } from '../onnx/ir.ts';
-import { inferShapes } from '../onnx/shapes.ts';
-import { tensor } from '../onnx/tensor.ts';
+import { GraphBuilder } from '../../onnx/builder.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { cloneModel } from '../../onnx/ir.ts';
+import { inferShapes } from '../../onnx/shapes.ts';
+import { tensor } from '../../onnx/tensor.ts';
 
 export const TARGET_INPUT = 'target';
 export const LOSS = 'loss';

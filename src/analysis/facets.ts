@@ -27,7 +27,7 @@ import { kmeans, type KMeansResult } from './kmeans.ts';
 import { layerProbe, loadAtBatch, objectiveProbe, scanActivations, scanControl, type ScanCommandOptions } from './scan.ts';
 import { resolveTerms } from '../optvis/objectives/build.ts';
 import { parseObjective } from '../optvis/objectives/parse.ts';
-import { openScanSource, toDisplayBatch, type ImageSource } from './stream-source.ts';
+import { openScanSource, toDisplayBatch, type ImageSource } from '../dataset/stream-source.ts';
 import { createOutputFolder } from '../util/output-folder.ts';
 
 export type FacetMethod = 'dgn' | PixelMethod;

@@ -8,23 +8,23 @@
 //  - the evaluation program: per-image pixel and feature errors of G(E(x)), no gradients.
 // The feature loss is relative (divided by the energy of the real features), so its weight keeps its
 // meaning across classifiers and checkpoints whose feature scales differ.
-import { FvizError } from '../errors.ts';
-import { compileFused } from '../autodiff/compile.ts';
-import { DISPLAY_INPUT, openClassifier, withDisplayInput, type ClassifierCard } from '../classifier/card.ts';
-import { resolveTensor } from '../optvis/objectives/build.ts';
-import { prefixModel } from '../onnx/compose.ts';
-import type { Graph, Model, TensorData } from '../onnx/ir.ts';
-import { emptyGraph, emptyModel } from '../onnx/ir.ts';
-import { prepareModel } from '../onnx/prepare.ts';
-import { readModel } from '../onnx/proto.ts';
-import { inferShapes } from '../onnx/shapes.ts';
-import { tensor, toNumbers } from '../onnx/tensor.ts';
-import { sortGraph } from '../onnx/topo.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
-import { withTrainingRules } from './conv-weight-grad.ts';
-import { emitDiscriminator, DISCRIMINATOR_PREFIX, type DiscriminatorConfig } from './discriminator-net.ts';
-import { initializersToInputs, LayerEmitter, type LayerParam } from './generator-layers.ts';
-import { emitGenerator, GENERATOR_PREFIX, type GeneratorConfig } from './generator-net.ts';
+import { FvizError } from '../../errors.ts';
+import { compileFused } from '../../autodiff/compile.ts';
+import { DISPLAY_INPUT, openClassifier, withDisplayInput, type ClassifierCard } from '../../classifier/card.ts';
+import { resolveTensor } from '../../optvis/objectives/build.ts';
+import { prefixModel } from '../../onnx/compose.ts';
+import type { Graph, Model, TensorData } from '../../onnx/ir.ts';
+import { emptyGraph, emptyModel } from '../../onnx/ir.ts';
+import { prepareModel } from '../../onnx/prepare.ts';
+import { readModel } from '../../onnx/proto.ts';
+import { inferShapes } from '../../onnx/shapes.ts';
+import { tensor, toNumbers } from '../../onnx/tensor.ts';
+import { sortGraph } from '../../onnx/topo.ts';
+import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { withTrainingRules } from '../conv-weight-grad.ts';
+import { emitDiscriminator, DISCRIMINATOR_PREFIX, type DiscriminatorConfig } from './discriminator.ts';
+import { initializersToInputs, LayerEmitter, type LayerParam } from './layers.ts';
+import { emitGenerator, GENERATOR_PREFIX, type GeneratorConfig } from './net.ts';
 
 export interface GanLossWeights {
   pixel: number;
