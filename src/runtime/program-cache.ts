@@ -4,10 +4,11 @@
 // processes filling the same entry leave one whole file; a file that fails its checksum is removed and rebuilt.
 // Least recently used entries (by mtime, touched on every hit) go when the folder outgrows its bound.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileSha256, VERSION } from '../util/run-record.ts';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VERSION } from '../util/run-record.ts';
 
 const MAGIC = 'FVP1';
 const EXT = '.fvp';
@@ -59,11 +60,50 @@ function stable(v: unknown): unknown {
   return v;
 }
 
-/** The key of a program: sha256 of its parts (model hashes, objective, options) with fviz's version. */
+let stamp: string | undefined;
+
+/**
+ * The code that compiles programs: size and mtime of every file of fviz's own tree (src/ in a checkout, dist/
+ * in the package), so an edited compiler never meets programs it did not make, even at the same version.
+ */
+function codeStamp(): string {
+  if (stamp) return stamp;
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const h = createHash('sha256');
+  const walk = (d: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (/\.(ts|js)$/.test(n)) h.update(`${relative(root, p)}|${st.size}|${st.mtimeMs}\n`);
+    }
+  };
+  walk(root);
+  stamp = h.digest('hex');
+  return stamp;
+}
+
+/** The key of a program: sha256 of its parts (model hashes, objective, options), fviz's version and code. */
 export function programKey(parts: Record<string, unknown>): string {
   return createHash('sha256')
-    .update(JSON.stringify(stable({ fviz: VERSION, format: FORMAT, ...parts })))
+    .update(JSON.stringify(stable({ fviz: VERSION, code: codeStamp(), format: FORMAT, ...parts })))
     .digest('hex');
+}
+
+function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  return new Promise((res, rej) => {
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('end', () => res(h.digest('hex')))
+      .on('error', rej);
+  });
 }
 
 /**
@@ -77,7 +117,7 @@ export async function modelDigest(path: string, dir = programCacheDir()): Promis
     const st = statSync(abs);
     id = createHash('sha256').update(`${abs}|${st.size}|${st.mtimeMs}|${st.ino}`).digest('hex');
   } catch {
-    return fileSha256(abs); // fails with the file system's message
+    return sha256File(abs); // fails with the file system's message
   }
   const memo = join(dir, 'digests', id);
   if (programCacheEnabled()) {
@@ -88,7 +128,7 @@ export async function modelDigest(path: string, dir = programCacheDir()): Promis
       /* not remembered yet */
     }
   }
-  const hex = await fileSha256(abs);
+  const hex = await sha256File(abs);
   if (programCacheEnabled() && !warnedReadOnly) {
     const tmp = `${memo}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
@@ -96,7 +136,11 @@ export async function modelDigest(path: string, dir = programCacheDir()): Promis
       writeFileSync(tmp, hex);
       renameSync(tmp, memo);
     } catch {
-      rmSync(tmp, { force: true });
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        /* nothing was written */
+      }
     }
   }
   return hex;
