@@ -22,6 +22,8 @@ import {
 
 const repo = join(import.meta.dirname, '..');
 let stderr: string[] = [];
+const saved = { cache: process.env['FVIZ_CACHE'], max: process.env['FVIZ_CACHE_MAX_MB'] };
+const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
 
 beforeEach(() => {
   stderr = [];
@@ -33,8 +35,8 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.restoreAllMocks();
-  delete process.env['FVIZ_CACHE'];
-  delete process.env['FVIZ_CACHE_MAX_MB'];
+  restore('FVIZ_CACHE', saved.cache);
+  restore('FVIZ_CACHE_MAX_MB', saved.max);
 });
 
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `fviz-cache-${name}-`));
