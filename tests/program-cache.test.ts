@@ -2,7 +2,7 @@
 // numbers; a corrupt or truncated entry is removed, rebuilt and reported in one stderr line; a folder that cannot
 // be written turns the cache off with one warning; the folder stays within its bound by LRU eviction.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,6 +143,27 @@ describe('program cache files', () => {
     utimesSync(f, new Date(), new Date(Date.now() + 5000));
     expect(await modelDigest(f, dir), 'a changed file is hashed anew').toBe(sha('two!'));
     expect(readdirSync(join(dir, 'digests'))).toHaveLength(2);
+  });
+
+  it('two processes filling the same entry at once leave one whole entry', async () => {
+    const dir = fresh('race');
+    const script = join(dir, 'fill.mts'); // .mts: ESM outside any package.json
+    writeFileSync(
+      script,
+      `import { writeProgram } from ${JSON.stringify(join(repo, 'src', 'runtime', 'program-cache.ts'))};
+const bytes = new Uint8Array(32 << 20).map((_, i) => (i * 7 + Number(process.argv[2])) & 255);
+for (let k = 0; k < 3; k++) writeProgram('race', bytes, { label: 'writer ' + process.argv[2] }, ${JSON.stringify(dir)});
+`,
+    );
+    const fill = (id: number) =>
+      new Promise<number | null>((res) => spawn(process.execPath, [join(repo, 'bin', 'run-ts.js'), script, String(id)], { stdio: 'ignore' }).on('exit', res));
+    expect(await Promise.all([fill(1), fill(2)])).toEqual([0, 0]);
+    const got = readProgram('race', dir);
+    expect(got, 'the entry passes its checksum').toBeDefined();
+    expect(got!.bytes.length).toBe(32 << 20);
+    expect([1, 2]).toContain(got!.bytes[0]);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(stderr.join('')).not.toMatch(/corrupt/);
   });
 
   it('fviz cache ls and clear', () => {
