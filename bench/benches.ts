@@ -11,6 +11,7 @@ import {
 } from './engine-benches.ts';
 import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
+import { dgnCacheBench, helpBench } from './startup-benches.ts';
 import { targetsBench } from './targets.ts';
 import { tfjsGooglenetBench } from './tfjs-benches.ts';
 import { dgnStepBench, dgnStepTorchBench, fourierBench, robustBench } from './viz-benches.ts';
@@ -28,6 +29,8 @@ export const BENCHES: Bench[] = [
   dgnStepTorchBench, // the same through the PyTorch-exported GoogLeNet
   tfjsGooglenetBench, // (d)
   scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
+  helpBench, // fviz --help of dist/ vs node -e 0
+  dgnCacheBench, // first DGN-AM step, cold vs warm program cache
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last
 ];

@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so the package needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// The fviz command. In the published package (no src/ beside bin/) it runs the compiled dist/; in a
+// checkout it runs the TypeScript sources through tsx (a devDependency), so a stale dist/ is never what a
+// developer runs. FVIZ_DIST=1 forces dist/ in a checkout (benches of the compiled start-up).
+import { existsSync } from 'node:fs';
+
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (process.env.FVIZ_DIST !== '1' && existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

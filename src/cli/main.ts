@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isFvizError } from '../errors.ts';
 import { commands } from './commands/index.ts';
+import { cacheCommand } from './commands/cache.ts';
 
 const debug = process.argv.includes('--debug');
 
@@ -36,7 +37,7 @@ let cli = yargs(hideBin(process.argv))
     process.exit(2);
   });
 
-for (const c of commands) cli = c(cli);
+for (const c of [...commands, cacheCommand]) cli = c(cli);
 
 // A TensorFlow.js model.json given as a model is converted (once, cached by its sha256) before the command runs,
 // and the command gets the cached .onnx (its card beside it), so every command takes one.

@@ -59,7 +59,7 @@ export class Session {
     };
     if (device === 'cuda' && !cudaAvailable())
       throw new FvizError(
-        "--device cuda: onnxruntime-node's CUDA provider is not installed; reinstall with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm rebuild onnxruntime-node (see README, GPU)",
+        "--device cuda: onnxruntime-node's CUDA provider is not installed; install it with ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js (see README, GPU)",
       );
     try {
       return new Session(await ort.InferenceSession.create(bytes, so), source);

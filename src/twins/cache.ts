@@ -1,6 +1,8 @@
 // Twins as .onnx files, built once per (name, seed) and shared by tests, benches and the CLI through a
-// cache folder (default <repo>/.cache/twins, or $FVIZ_TWIN_CACHE).
+// cache folder ($FVIZ_TWIN_CACHE; default <repo>/.cache/twins in a checkout, ~/.cache/fviz/twins for the
+// installed package, whose folder may not be writable).
 import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FvizError } from '../errors.ts';
 import type { Model } from '../onnx/ir.ts';
@@ -23,7 +25,9 @@ const TWIN_FORMAT = 2; // 2: weights drawn from src/util/rng.ts (mulberry32) ins
 
 export function twinCacheDir(): string {
   const env = process.env['FVIZ_TWIN_CACHE'];
-  return env ? resolve(env) : join(repoRoot, '.cache', 'twins');
+  if (env) return resolve(env);
+  if (existsSync(join(repoRoot, 'src'))) return join(repoRoot, '.cache', 'twins');
+  return join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'fviz', 'twins');
 }
 
 export interface TwinPathOptions {

@@ -4,6 +4,8 @@ import { appendObjective, type ObjectiveInput, type ObjectiveNames, type Resolve
 import { Session, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
 import { toNumbers } from '../../onnx/tensor.ts';
+import { decodeModel, encodeModel } from '../../onnx/proto.ts';
+import type { CachedProgram } from '../../runtime/program-cache.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
   /** Text, a parsed tree or an Objective of the programmatic API (diversity included). */
@@ -25,35 +27,55 @@ export interface ObjectiveResult {
   outputs: Record<string, TensorData>;
 }
 
+interface ProgramMeta {
+  terms: ResolvedTerm[];
+  wrt: string[];
+  gradNames: [string, string][];
+  scalar: string;
+  inputs: ValueInfo[];
+}
+
 /** A compiled program for an objective on a prepared model (static shapes, batch fixed). */
 export class ObjectiveGradient {
-  readonly model: Model;
   readonly terms: ResolvedTerm[];
   readonly inputs: ValueInfo[];
   readonly wrt: string[];
   readonly weights: Map<string, TensorData>;
   private readonly session: Session;
   private readonly gradNames: Map<string, string>;
+  private compiledModel: Model | undefined;
+  /** The compiled program's bytes, kept when the program is to be cached (create's keepBytes) or came from the cache. */
+  private readonly bytes: Uint8Array | undefined;
 
   private constructor(
-    model: Model,
+    model: Model | undefined,
+    bytes: Uint8Array | undefined,
     session: Session,
     terms: ResolvedTerm[],
     wrt: string[],
     gradNames: Map<string, string>,
     weights: Map<string, TensorData>,
     private readonly scalar: string,
+    inputs: ValueInfo[],
   ) {
-    this.model = model;
+    this.compiledModel = model;
+    this.bytes = bytes;
     this.session = session;
     this.terms = terms;
     this.wrt = wrt;
     this.gradNames = gradNames;
-    this.inputs = model.graph.inputs;
+    this.inputs = model ? model.graph.inputs : inputs;
     this.weights = weights;
   }
 
-  static async create(model: Model, opts: ObjectiveGradientOptions): Promise<ObjectiveGradient> {
+  /** The compiled graph (decoded on first use when the program came from the cache). */
+  get model(): Model {
+    this.compiledModel ??= decodeModel(this.bytes!);
+    return this.compiledModel;
+  }
+
+  /** Compiles the program; `keepBytes` keeps its serialized form for `cacheEntry()`. */
+  static async create(model: Model, opts: ObjectiveGradientOptions & { keepBytes?: boolean }): Promise<ObjectiveGradient> {
     const obj = appendObjective(model, opts.objective, opts.names);
     const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
     const scalar = obj.scalar;
@@ -63,8 +85,27 @@ export class ObjectiveGradient {
       seedOnes: true,
       extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
     });
-    const session = await Session.create(prog.model, opts);
-    return new ObjectiveGradient(prog.model, session, obj.terms, wrt, prog.gradNames, prog.weights, scalar);
+    const bytes = encodeModel(prog.model);
+    const session = await Session.create(bytes, opts);
+    const keep = opts.keepBytes && prog.weights.size === 0 ? bytes : undefined;
+    return new ObjectiveGradient(prog.model, keep, session, obj.terms, wrt, prog.gradNames, prog.weights, scalar, prog.model.graph.inputs);
+  }
+
+  /**
+   * What the program cache stores: the compiled bytes and what running them needs. Undefined when the bytes
+   * were not kept, or when the program lifted weights (their values would have to be stored as well).
+   */
+  cacheEntry(): CachedProgram | undefined {
+    if (!this.bytes) return undefined;
+    const meta: ProgramMeta = { terms: this.terms, wrt: this.wrt, gradNames: [...this.gradNames], scalar: this.scalar, inputs: this.inputs };
+    return { bytes: this.bytes, meta: meta as unknown as Record<string, unknown> };
+  }
+
+  /** A program from the cache: onnxruntime loads the stored graph; nothing is prepared or compiled. */
+  static async fromCache(entry: CachedProgram, opts: SessionOptions = {}): Promise<ObjectiveGradient> {
+    const m = entry.meta as unknown as ProgramMeta;
+    const session = await Session.create(entry.bytes, opts);
+    return new ObjectiveGradient(undefined, entry.bytes, session, m.terms, m.wrt, new Map(m.gradNames), new Map(), m.scalar, m.inputs);
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {

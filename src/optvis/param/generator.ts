@@ -17,6 +17,7 @@ import type { Generator, OutputConvention } from '../../generator/card.ts';
 import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
 import type { ObjectiveInput, ObjectiveNames } from '../objectives/build.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
+import { readProgram, writeProgram } from '../../runtime/program-cache.ts';
 import { Rng } from '../../util/rng.ts';
 import { asNchw } from '../../image/nchw.ts';
 import type { FusedParam } from './param.ts';
@@ -78,6 +79,10 @@ export interface DgnProgramOptions extends SessionOptions {
   names?: ObjectiveNames;
   /** 'fused': one program; 'chained': generator VJP and classifier gradient run separately. */
   mode?: 'fused' | 'chained';
+  /** Store the fused program in the program cache under this key (runtime/program-cache.ts programKey). */
+  cacheKey?: string;
+  /** What `fviz cache ls` shows for the entry. */
+  cacheLabel?: string;
 }
 
 export interface DgnEval {
@@ -130,12 +135,28 @@ export class DgnProgram {
       return new DgnProgram(impl, async () => { await vjp.release(); await head.release(); }, codeIn.name, codeShape, head.terms.map((t) => t.label));
     }
     const whole = composeModels(bridged, cls, { from: DGN_IMAGE, to: DISPLAY_INPUT });
-    const prog = await ObjectiveGradient.create(whole, { ...opts, objective: opts.objective, names: opts.names, wrt: [codeIn.name], extraOutputs: [DISPLAY_INPUT] });
+    const keepBytes = opts.cacheKey !== undefined;
+    const prog = await ObjectiveGradient.create(whole, { ...opts, objective: opts.objective, names: opts.names, wrt: [codeIn.name], extraOutputs: [DISPLAY_INPUT], keepBytes });
+    const entry = keepBytes ? prog.cacheEntry() : undefined;
+    if (entry && opts.cacheKey)
+      writeProgram(opts.cacheKey, entry.bytes, { ...entry.meta, label: opts.cacheLabel ?? 'dgn', codeInput: codeIn.name, codeShape });
+    return DgnProgram.fused(prog, codeIn.name, codeShape);
+  }
+
+  /** The fused program stored under `key` by an earlier create (cacheKey), or undefined when there is none. */
+  static async fromCache(key: string, opts: SessionOptions = {}): Promise<DgnProgram | undefined> {
+    const entry = readProgram(key);
+    if (!entry) return undefined;
+    const prog = await ObjectiveGradient.fromCache(entry, opts);
+    return DgnProgram.fused(prog, entry.meta['codeInput'] as string, entry.meta['codeShape'] as number[]);
+  }
+
+  private static fused(prog: ObjectiveGradient, codeInput: string, codeShape: number[]): DgnProgram {
     const impl = async (code: TensorData): Promise<DgnEval> => {
-      const r = await prog.run({ [codeIn.name]: code });
-      return { perItem: r.perItem, grad: r.grads.get(codeIn.name)!.data as Float32Array, image: r.outputs[DISPLAY_INPUT]! };
+      const r = await prog.run({ [codeInput]: code });
+      return { perItem: r.perItem, grad: r.grads.get(codeInput)!.data as Float32Array, image: r.outputs[DISPLAY_INPUT]! };
     };
-    return new DgnProgram(impl, () => prog.release(), codeIn.name, codeShape, prog.terms.map((t) => t.label));
+    return new DgnProgram(impl, () => prog.release(), codeInput, codeShape, prog.terms.map((t) => t.label));
   }
 
   run(code: Float32Array): Promise<DgnEval> {

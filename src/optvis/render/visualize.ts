@@ -1,4 +1,5 @@
 // `fviz visualize` as a library function: resolve the models, run the chosen method, write the run folder.
+import { basename } from 'node:path';
 import { FvizError } from '../../errors.ts';
 import { loadAtBatch } from '../../onnx/prepare.ts';
 import type { Model } from '../../onnx/ir.ts';
@@ -8,6 +9,7 @@ import type { Generator } from '../../generator/card.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import { asNchw } from '../../image/nchw.ts';
 import { DgnProgram } from '../param/generator.ts';
+import { modelDigest, programKey } from '../../runtime/program-cache.ts';
 import { runDgnAm, type DgnOptions } from './dgn.ts';
 import { fileSha256, VERSION, type RunRecord } from '../../util/run-record.ts';
 import { writeRun } from './run-output.ts';
@@ -48,6 +50,8 @@ export interface DgnVisualizeOptions extends SessionOptions {
   warn?: (line: string) => void;
   /** Recorded in run.json. */
   command?: string;
+  /** Use the program cache for the fused program (default true; $FVIZ_CACHE=off turns it off everywhere). */
+  cache?: boolean;
 }
 
 export interface VisualizeResult {
@@ -79,23 +83,46 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
   const generator: Generator = resolveGenerator(opts.generator);
   if (opts.toClassifier) generator.card.toClassifier = opts.toClassifier;
   const batch = opts.batch ?? 1;
-  const gen = loadPrepared(generator.modelPath, batch);
-  const codeSize = gen.graph.inputs[0]?.shape.at(-1);
-  if (generator.card.codeSize && codeSize !== generator.card.codeSize)
-    throw new FvizError(`generator card says code size ${generator.card.codeSize} but the model takes ${codeSize}`);
-  if (!generator.card.codeSize && (generator.lower || generator.upper)) throw new FvizError('generator card has bounds but no codeSize');
-  const cls = loadPrepared(classifier.modelPath, batch, classifier.card.input.size);
-  const program = await DgnProgram.create({
-    generator: gen,
-    classifier: cls,
-    generatorCard: generator.card,
-    classifierCard: classifier.card,
-    objective: opts.objective,
-    names: { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases },
-    mode: opts.mode,
-    device: opts.device,
-    threads: opts.threads,
-  });
+  const mode = opts.mode ?? 'fused';
+  const names = { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases };
+  // Everything the fused program is compiled from: a hit skips preparing both models and compiling.
+  const cacheKey =
+    mode === 'fused' && opts.cache !== false
+      ? programKey({
+          kind: 'dgn-fused',
+          generator: await modelDigest(generator.modelPath),
+          classifier: await modelDigest(classifier.modelPath),
+          batch,
+          codeSize: generator.card.codeSize,
+          generatorOutput: generator.card.output,
+          toClassifier: generator.card.toClassifier,
+          classifierInput: classifier.card.input,
+          names,
+          objective: objectiveText(opts.objective),
+        })
+      : undefined;
+  const sessionOpts = { device: opts.device, threads: opts.threads };
+  let program = cacheKey ? await DgnProgram.fromCache(cacheKey, sessionOpts) : undefined;
+  if (!program) {
+    const gen = loadPrepared(generator.modelPath, batch);
+    const codeSize = gen.graph.inputs[0]?.shape.at(-1);
+    if (generator.card.codeSize && codeSize !== generator.card.codeSize)
+      throw new FvizError(`generator card says code size ${generator.card.codeSize} but the model takes ${codeSize}`);
+    if (!generator.card.codeSize && (generator.lower || generator.upper)) throw new FvizError('generator card has bounds but no codeSize');
+    const cls = loadPrepared(classifier.modelPath, batch, classifier.card.input.size);
+    program = await DgnProgram.create({
+      generator: gen,
+      classifier: cls,
+      generatorCard: generator.card,
+      classifierCard: classifier.card,
+      objective: opts.objective,
+      names,
+      mode: opts.mode,
+      ...sessionOpts,
+      cacheKey,
+      cacheLabel: `dgn ${objectiveText(opts.objective)} on ${basename(classifier.modelPath)} through ${basename(generator.modelPath)}, batch ${batch}`,
+    });
+  }
   const compileMs = performance.now() - t0;
   const rec = generator.card.dgn ?? {};
   const steps = opts.steps ?? rec.steps ?? 200;
@@ -152,8 +179,8 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
       generatorOutput: generator.card.output,
     },
     models: [
-      { role: 'classifier', path: classifier.modelPath, sha256: await fileSha256(classifier.modelPath) },
-      { role: 'generator', path: generator.modelPath, sha256: await fileSha256(generator.modelPath) },
+      { role: 'classifier', path: classifier.modelPath, sha256: await modelDigest(classifier.modelPath) },
+      { role: 'generator', path: generator.modelPath, sha256: await modelDigest(generator.modelPath) },
     ],
     history: res.history,
     final: res.final,
