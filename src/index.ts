@@ -59,7 +59,7 @@ export { fetchModel, addModel, listModels, installedModel, type InstalledModel, 
 export { download, sha256File, type DownloadOptions, type DownloadResult } from './models/fetch.ts';
 export { catalog as modelCatalog, type CatalogEntry } from './models/catalog.ts';
 export { deriveCaffe2Aliases } from './models/caffe-aliases.ts';
-export { modelsCacheDir, resolveClassifier, resolveGenerator, defaultGenerator, EMBEDDED_DIR } from './models/registry.ts';
+export { modelsCacheDir, resolveClassifier, resolveGenerator, resolveModelFile, defaultGenerator, EMBEDDED_DIR } from './models/registry.ts';
 export { encodeImages, parseEncoder } from './optvis/param/encode.ts';
 export { compare, COMPARE_METHODS, type CompareOptions, type CompareResult, type CompareProgress, type CompareMethod, type RunMetrics, type SummaryRow } from './compare/index.ts';
 export { datasetExamples, type ExamplesOptions, type ExamplesResult, type ExamplesIndex, type ChannelEntry, type ExampleEntry } from './dataset/examples.ts';

@@ -4,7 +4,7 @@ import { compare, type CompareProgress } from '../../compare/compare.ts';
 import { COMPARE_METHODS, isCompareMethod, type CompareMethod } from '../../compare/plan.ts';
 import { formatNumber } from '../../compare/figures.ts';
 import { ProgressLine } from '../../util/progress.ts';
-import { inputOptions, inputOverrides, numberList } from './visualize.ts';
+import { inputOptions, inputOverrides, numberList } from './options.ts';
 
 /** Objectives separated by commas; the comma of a neuron's @Y,X stays inside its objective. */
 export function objectiveList(text: string | string[]): string[] {

@@ -2,7 +2,7 @@ import type { CommandModule } from './types.ts';
 import { doctor } from '../../optvis/objectives/doctor.ts';
 import { DOCTOR_TOLERANCE } from '../../autodiff/doctor-check.ts';
 import { readNpy } from '../../runtime/npy.ts';
-import { inputOverrides } from './visualize.ts';
+import { inputOverrides } from './options.ts';
 
 export const doctorCommand: CommandModule = (y) =>
   y.command(

@@ -7,7 +7,7 @@ import { deepDream, DREAM_DEFAULTS } from '../../optvis/render/dream.ts';
 import { readImage, encodePng } from '../../render/image.ts';
 import { writeAtomic } from '../../onnx/proto.ts';
 import { fileSha256, VERSION } from '../../util/run-record.ts';
-import { inputOptions, inputOverrides } from './visualize.ts';
+import { inputOptions, inputOverrides } from './options.ts';
 import { ProgressLine } from '../../util/progress.ts';
 
 export const dreamCommand: CommandModule = (y) =>

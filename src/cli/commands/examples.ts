@@ -4,7 +4,7 @@ import { FvizError } from '../../errors.ts';
 import { datasetExamples } from '../../dataset/examples.ts';
 import type { ScanCommandOptions, ScanProgress } from '../../dataset/scan.ts';
 import { ProgressLine } from '../../util/progress.ts';
-import { inputOptions, inputOverrides } from './visualize.ts';
+import { inputOptions, inputOverrides } from './options.ts';
 
 /** '0-15,42' -> [0..15, 42]. */
 export function parseChannelList(text: string | undefined): number[] | undefined {

@@ -3,7 +3,7 @@ import { FvizError } from '../../errors.ts';
 import { multifacetedVisualization, type FacetMethod } from '../../dataset/facets.ts';
 import { PIXEL_METHODS } from '../../optvis/render/pixel.ts';
 import { scanCheckpointOptions, scanRunOptions, skippedWarning } from './examples.ts';
-import { inputOptions, inputOverrides } from './visualize.ts';
+import { inputOptions, inputOverrides } from './options.ts';
 
 export const facetsCommand: CommandModule = (y) =>
   y.command(

@@ -3,7 +3,7 @@ import { FvizError } from '../../errors.ts';
 import { readModel } from '../../onnx/proto.ts';
 import { formatInspectReport, inspectModel } from '../../autodiff/inspect.ts';
 import type { CommandModule } from './types.ts';
-import { inputOverrides } from './visualize.ts';
+import { inputOverrides } from './options.ts';
 
 export const inspectCommand: CommandModule = (y) =>
   y.command(
