@@ -1,4 +1,3 @@
-import { defaultGenerator } from '../../models/registry.ts';
 import { defineCommand } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import type { VisualizeResult } from '../../optvis/render/visualize.ts';
@@ -10,7 +9,7 @@ import { framesOption, inputOptions, inputOverrides, numberList, warn } from './
 
 /** 'dgn' and the rows of the method table, read when the command line is parsed (so registered methods count). */
 export function methodChoices(): string[] {
-  return ['dgn', ...METHODS.keys()];
+  return [...new Set(['dgn', ...METHODS.keys()])];
 }
 
 export function progressReporter(label: string, steps: number) {
@@ -78,6 +77,7 @@ export const visualizeCommand = defineCommand(
     const input = inputOverrides(a);
     let result: VisualizeResult;
     if (method === 'dgn') {
+      const { defaultGenerator } = await import('../../models/registry.ts');
       const generator = a.generator ?? defaultGenerator(a.model);
       if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
       const [{ visualizeDgn }, { encodeImages }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../optvis/param/encode.ts')]);
