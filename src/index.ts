@@ -35,6 +35,7 @@ export { gradientAt, type GradOptions, type GradResult } from './optvis/objectiv
 export { doctor, type DoctorReport } from './optvis/objectives/doctor.ts';
 export { ObjectiveGradient, Vjp, type ObjectiveGradientOptions, type ObjectiveResult } from './optvis/objectives/gradient.ts';
 export { parseObjective, type ObjectiveAst } from './optvis/objectives/parse.ts';
+export { checkObjective, checkObjectiveNames } from './optvis/objectives/check.ts';
 export { Objective, objective, channel, neuron, classLogit, diversity } from './optvis/objectives/api.ts';
 export type { Penalty, Filter } from './optvis/penalties/penalty.ts';
 export type { Param, FusedParam } from './optvis/param/param.ts';

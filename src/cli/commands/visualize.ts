@@ -75,6 +75,9 @@ export const visualizeCommand = defineCommand(
     if (a.steps !== undefined && (!Number.isInteger(a.steps) || a.steps < 0)) throw new FvizError(`--steps ${a.steps} must be a non-negative integer`);
     const common = { out: a.out, device: a.device, threads: a.threads, command: process.argv.slice(2).join(' ') };
     const input = inputOverrides(a);
+    // A typo in the objective fails here, before the model is prepared or the engine loaded.
+    const { checkObjective } = await import('../../optvis/objectives/check.ts');
+    checkObjective(a.model, a.objective, input);
     let result: VisualizeResult;
     if (method === 'dgn') {
       const { defaultGenerator } = await import('../../models/registry.ts');
