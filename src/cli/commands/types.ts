@@ -19,7 +19,7 @@ export type CommandModule = (y: Cli) => Cli;
 export function defineCommand<U>(
   name: string,
   describe: string,
-  builder: (y: Cli) => Argv<U>,
+  builder: (y: Cli) => Argv<U> | PromiseLike<Argv<U>>,
   handler?: (a: ArgumentsCamelCase<U>) => void | Promise<void>,
 ): CommandModule {
   return (y) => y.command(name, describe, builder, handler);
