@@ -33,6 +33,7 @@ export { render as renderLoop, type RenderSpec, type RenderResult } from './optv
 export { PIXEL_METHODS, METHODS, registerPenalty, registerFilter, registerMethod, type MethodName, type PixelMethod } from './optvis/render/presets.ts';
 export { gradientAt, type GradOptions, type GradResult } from './optvis/objectives/grad.ts';
 export { doctor, type DoctorReport } from './optvis/objectives/doctor.ts';
+export { DOCTOR_TOLERANCE } from './autodiff/doctor-check.ts';
 export { ObjectiveGradient, Vjp, type ObjectiveGradientOptions, type ObjectiveResult } from './optvis/objectives/gradient.ts';
 export { parseObjective, type ObjectiveAst } from './optvis/objectives/parse.ts';
 export { checkObjective, checkObjectiveNames } from './optvis/objectives/check.ts';
@@ -63,6 +64,7 @@ export { deriveCaffe2Aliases } from './models/caffe-aliases.ts';
 export { modelsCacheDir, resolveClassifier, resolveGenerator, resolveModelFile, defaultGenerator, EMBEDDED_DIR } from './models/registry.ts';
 export { encodeImages, parseEncoder } from './optvis/param/encode.ts';
 export { compare, COMPARE_METHODS, type CompareOptions, type CompareResult, type CompareProgress, type CompareMethod, type RunMetrics, type SummaryRow } from './compare/index.ts';
+export { formatNumber } from './compare/figures.ts';
 export { datasetExamples, type ExamplesOptions, type ExamplesResult, type ExamplesIndex, type ChannelEntry, type ExampleEntry } from './dataset/examples.ts';
 export { scanActivations, layerProbe, objectiveProbe, type ScanOptions, type ScanResult, type ScanProbe, type ScanProgress } from './dataset/scan.ts';
 export { receptiveField, cropBox, type ReceptiveField } from './dataset/scan-rf.ts';

@@ -100,3 +100,19 @@ describe('command handlers', () => {
     expect(casts).toEqual([]);
   });
 });
+
+describe('the package root', () => {
+  it('exports every function a command loads for its work', async () => {
+    const root: Record<string, unknown> = await import('../src/index.ts');
+    const dir = join('src', 'cli', 'commands');
+    const loaded = new Set<string>();
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts')))
+      for (const statement of readFileSync(join(dir, f), 'utf8').split(';')) {
+        const m = /const\s+([[{][\s\S]*?)=\s*await\s+(?:Promise\.all\(\[\s*)?import\('\.\.\/\.\.\//.exec(statement);
+        if (!m) continue;
+        for (const group of m[1]!.matchAll(/\{([^}]*)\}/g)) for (const name of group[1]!.split(',').map((s) => s.trim()).filter(Boolean)) loaded.add(name);
+      }
+    expect(loaded.size).toBeGreaterThan(20);
+    expect([...loaded].filter((n) => root[n] === undefined)).toEqual([]);
+  });
+});
