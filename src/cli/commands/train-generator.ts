@@ -1,5 +1,6 @@
 // `fviz train generator`: the DGN generator for a classifier's code layer (see src/train/generator-trainer.ts).
 import { defineCommand } from './types.ts';
+import { MODEL_NAMES } from './models-arg.ts';
 import { epochPrinter, formatSeconds } from '../../util/progress.ts';
 import { stoppedLine, trainRunArgs, trainRunOptions } from './train-run-options.ts';
 import { GENERATOR_PRESETS } from '../../train/generator-net.ts';
@@ -21,7 +22,7 @@ export const generatorSubcommand = defineCommand(
   (c) =>
     trainRunOptions(
       c
-        .option('classifier', { type: 'string', default: 'models/embedded/classifier.onnx', describe: 'the frozen classifier (.onnx with its card): encoder and comparator' })
+        .option('classifier', { type: 'string', default: 'models/embedded/classifier.onnx', describe: `the frozen classifier (with its card): encoder and comparator; ${MODEL_NAMES}` })
         .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder (with train/ and test/)" })
         .option('out', { type: 'string', demandOption: true, describe: 'output folder: checkpoints, generator.onnx, its card, bounds and sheets' })
         .option('arch', { type: 'string', default: 'cifar32', choices: Object.keys(GENERATOR_PRESETS), describe: 'generator preset' })
@@ -52,9 +53,9 @@ export const generatorSubcommand = defineCommand(
       .option('dgn-bound-multiples', { type: 'string', describe: 'comma-separated multiples of the observed code range to try as upper bounds in the check (default: the bounds multiple only); the card keeps the chosen one' })
       .option('encoder', { type: 'string', describe: "the card's encoder MODEL:TENSOR (default: embedded:fc6 for the embedded classifier)" }),
   async (a) => {
-    const { trainGenerator } = await import('../../train/generator-trainer.ts');
+    const [{ trainGenerator }, { resolveModelFile }] = await Promise.all([import('../../train/generator-trainer.ts'), import('../../models/registry.ts')]);
     const res = await trainGenerator({
-      classifier: a.classifier,
+      classifier: resolveModelFile(a.classifier),
       data: a.data,
       out: a.out,
       arch: a.arch,

@@ -5,6 +5,7 @@ import { METHODS } from '../../optvis/render/presets.ts';
 import type { PixelOptions } from '../../optvis/render/pixel.ts';
 import type { RobustOptions } from '../../optvis/transforms/transforms.ts';
 import { ProgressLine } from '../../util/progress.ts';
+import { MODEL_NAMES } from './models-arg.ts';
 import { framesOption, inputOptions, inputOverrides, numberList, warn } from './options.ts';
 
 /** 'dgn' and the rows of the method table, read when the command line is parsed (so registered methods count). */
@@ -29,7 +30,7 @@ export const visualizeCommand = defineCommand(
   (c) =>
     inputOptions(
         c
-          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
+          .option('model', { type: 'string', describe: `classifier: ${MODEL_NAMES} (default: embedded)` })
           .option('generator', { type: 'string', describe: 'generator for --method dgn: .onnx path, embedded, dgn-fc6, twin:fc6-generator' })
           .option('objective', { type: 'string', demandOption: true, describe: 'what to maximize: class:K, TENSOR:C, TENSOR:C@Y,X, TENSOR, sums' })
           .option('method', { choices: methodChoices(), describe: 'dgn (with --generator) or a pixel-space method (default: dgn with a generator, else fourier)' })
