@@ -29,6 +29,7 @@ export { runDgnAm, type DgnOptions, type DgnResult } from './optvis/render/dgn.t
 export { DgnProgram } from './optvis/param/generator.ts';
 export { runPixel, pixelNetwork, pixelOptions, type PixelOptions, type PixelResult } from './optvis/render/pixel.ts';
 export { deepDream, DREAM_DEFAULTS, type DreamOptions } from './optvis/render/dream.ts';
+export { dreamFile, type DreamFileOptions, type DreamFileResult } from './optvis/render/dream-file.ts';
 export { render as renderLoop, type RenderSpec, type RenderResult } from './optvis/render/loop.ts';
 export { PIXEL_METHODS, METHODS, registerPenalty, registerFilter, registerMethod, type MethodName, type PixelMethod } from './optvis/render/presets.ts';
 export { gradientAt, type GradOptions, type GradResult } from './optvis/objectives/grad.ts';

@@ -35,7 +35,6 @@ export interface DreamOptions extends SessionOptions {
   onStep?: (octave: number, step: number, value: number) => void;
 }
 
-
 /** The classifier cut at `layer`, taking display images of size `size` (fully convolutional up to there). */
 export function networkUpTo(classifier: Classifier, layer: string, size: Size2): { model: Model; tensor: string } {
   const raw = readModel(classifier.modelPath);
