@@ -53,6 +53,7 @@ export { iterateBatches, batchesSync, epochOrder, fillBatch, type Batch, type No
 export { subset, evenIndices, type ImageSet } from './dataset/image-set.ts';
 export { trainClassifier, type TrainClassifierOptions, type TrainProgress, type EpochReport } from './train/trainer.ts';
 export { evaluateClassifier, normalizationFor, type Accuracy } from './train/evaluate.ts';
+export { evaluateModel, type EvaluateModelOptions, type EvaluateModelResult } from './train/evaluate-model.ts';
 export { buildClassifier, CLASSIFIER_PRESETS, type ClassifierConfig } from './train/classifier-net.ts';
 export { trainGenerator, type TrainGeneratorOptions, type GeneratorProgress, type GeneratorEpochReport } from './train/generator-trainer.ts';
 export { buildGenerator, GENERATOR_PRESETS, type GeneratorConfig } from './train/generator-net.ts';
