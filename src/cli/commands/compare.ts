@@ -66,6 +66,9 @@ export const compareCommand = defineCommand(
     if (a.steps !== undefined && (!Number.isInteger(a.steps) || a.steps < 1)) throw new FvizError(`--steps ${a.steps} must be a positive integer`);
     const objectives = objectiveList(a.objective);
     const methods = methodList(a.methods);
+    const input = inputOverrides(a);
+    const { checkObjective } = await import('../../optvis/objectives/check.ts');
+    for (const o of objectives) checkObjective(a.model, o, input);
     const [{ compare }, { formatNumber }] = await Promise.all([import('../../compare/compare.ts'), import('../../compare/figures.ts')]);
     const r = await compare({
       model: a.model,
@@ -78,7 +81,7 @@ export const compareCommand = defineCommand(
       steps: a.steps,
       frames,
       out: a.out,
-      input: inputOverrides(a),
+      input,
       device: a.device,
       threads: a.threads,
       progress: progressPrinter(),

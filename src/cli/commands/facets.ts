@@ -37,6 +37,8 @@ export const facetsCommand = defineCommand(
     if (a.steps !== undefined && (!Number.isInteger(a.steps) || a.steps < 0)) throw new FvizError(`--steps ${a.steps} must be a non-negative integer`);
     const lr = a.lr;
     const input = inputOverrides(a);
+    const { checkObjective } = await import('../../optvis/objectives/check.ts');
+    checkObjective(a.model, a.objective, input);
     const run = scanRunOptions(a);
     const { multifacetedVisualization } = await import('../../dataset/facets.ts');
     const r = await multifacetedVisualization({
