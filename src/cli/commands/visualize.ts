@@ -76,20 +76,21 @@ export const visualizeCommand = defineCommand(
     if (a.steps !== undefined && (!Number.isInteger(a.steps) || a.steps < 0)) throw new FvizError(`--steps ${a.steps} must be a non-negative integer`);
     const common = { out: a.out, device: a.device, threads: a.threads, command: process.argv.slice(2).join(' ') };
     const input = inputOverrides(a);
+    let generator: string | undefined;
+    if (method === 'dgn') {
+      const { defaultGenerator } = await import('../../models/registry.ts');
+      generator = a.generator ?? defaultGenerator(a.model);
+      if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
+      if (a['init-image'] && !a.encoder) throw new FvizError('--init-image with --method dgn needs --encoder MODEL:TENSOR (the layer the generator inverts)');
+    }
     // A typo in the objective fails here, before the model is prepared or the engine loaded.
     const { checkObjective } = await import('../../optvis/objectives/check.ts');
     checkObjective(a.model, a.objective, input);
     let result: VisualizeResult;
-    if (method === 'dgn') {
-      const { defaultGenerator } = await import('../../models/registry.ts');
-      const generator = a.generator ?? defaultGenerator(a.model);
-      if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
+    if (generator !== undefined) {
       const [{ visualizeDgn }, { encodeImages }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../optvis/param/encode.ts')]);
       let init: 'zeros' | 'random' | Float32Array | undefined = a.init;
-      if (a['init-image']) {
-        if (!a.encoder) throw new FvizError('--init-image with --method dgn needs --encoder MODEL:TENSOR (the layer the generator inverts)');
-        init = await encodeImages(a.encoder, [a['init-image']], { threads: common.threads });
-      }
+      if (a['init-image'] && a.encoder) init = await encodeImages(a.encoder, [a['init-image']], { threads: common.threads });
       result = await visualizeDgn({
         ...common,
         model: a.model,
