@@ -43,7 +43,10 @@ for (const c of await loadCommands(hideBin(process.argv))) cli = c(cli);
 // and the command gets the cached .onnx (its card beside it), so every command takes one.
 cli = cli.middleware(async (argv) => {
   if (argv._.includes('convert-tfjs')) return;
-  const keys = ['model', 'judge', 'classifier'].filter((k) => { const v = argv[k]; return typeof v === 'string' && v.endsWith('.json'); });
+  const keys = ['model', 'judge', 'classifier'].filter((k) => {
+    const v = argv[k];
+    return typeof v === 'string' && v.endsWith('.json');
+  });
   if (keys.length === 0) return;
   const [{ ensureTfjsConverted }, { modelsCacheDir }] = await Promise.all([import('../tfjs/files.ts'), import('../models/registry.ts')]);
   for (const k of keys) argv[k] = await ensureTfjsConverted(String(argv[k]), modelsCacheDir());
