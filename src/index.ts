@@ -29,12 +29,15 @@ export { runDgnAm, type DgnOptions, type DgnResult } from './optvis/render/dgn.t
 export { DgnProgram } from './optvis/param/generator.ts';
 export { runPixel, pixelNetwork, pixelOptions, type PixelOptions, type PixelResult } from './optvis/render/pixel.ts';
 export { deepDream, DREAM_DEFAULTS, type DreamOptions } from './optvis/render/dream.ts';
+export { dreamFile, type DreamFileOptions, type DreamFileResult } from './optvis/render/dream-file.ts';
 export { render as renderLoop, type RenderSpec, type RenderResult } from './optvis/render/loop.ts';
 export { PIXEL_METHODS, METHODS, registerPenalty, registerFilter, registerMethod, type MethodName, type PixelMethod } from './optvis/render/presets.ts';
 export { gradientAt, type GradOptions, type GradResult } from './optvis/objectives/grad.ts';
 export { doctor, type DoctorReport } from './optvis/objectives/doctor.ts';
+export { DOCTOR_TOLERANCE } from './autodiff/doctor-check.ts';
 export { ObjectiveGradient, Vjp, type ObjectiveGradientOptions, type ObjectiveResult } from './optvis/objectives/gradient.ts';
 export { parseObjective, type ObjectiveAst } from './optvis/objectives/parse.ts';
+export { checkObjective, checkObjectiveNames } from './optvis/objectives/check.ts';
 export { Objective, objective, channel, neuron, classLogit, diversity } from './optvis/objectives/api.ts';
 export type { Penalty, Filter } from './optvis/penalties/penalty.ts';
 export type { Param, FusedParam } from './optvis/param/param.ts';
@@ -50,6 +53,7 @@ export { iterateBatches, batchesSync, epochOrder, fillBatch, type Batch, type No
 export { subset, evenIndices, type ImageSet } from './dataset/image-set.ts';
 export { trainClassifier, type TrainClassifierOptions, type TrainProgress, type EpochReport } from './train/classifier/trainer.ts';
 export { evaluateClassifier, normalizationFor, type Accuracy } from './train/classifier/evaluate.ts';
+export { evaluateModel, type EvaluateModelOptions, type EvaluateModelResult } from './train/classifier/evaluate-model.ts';
 export { buildClassifier, CLASSIFIER_PRESETS, type ClassifierConfig } from './train/classifier/net.ts';
 export { trainGenerator, type TrainGeneratorOptions, type GeneratorProgress, type GeneratorEpochReport } from './train/generator/trainer.ts';
 export { buildGenerator, GENERATOR_PRESETS, type GeneratorConfig } from './train/generator/net.ts';
@@ -59,9 +63,10 @@ export { fetchModel, addModel, listModels, installedModel, type InstalledModel, 
 export { download, sha256File, type DownloadOptions, type DownloadResult } from './models/fetch.ts';
 export { catalog as modelCatalog, type CatalogEntry } from './models/catalog.ts';
 export { deriveCaffe2Aliases } from './models/caffe-aliases.ts';
-export { modelsCacheDir, resolveClassifier, resolveGenerator, defaultGenerator, EMBEDDED_DIR } from './models/registry.ts';
+export { modelsCacheDir, resolveClassifier, resolveGenerator, resolveModelFile, defaultGenerator, EMBEDDED_DIR } from './models/registry.ts';
 export { encodeImages, parseEncoder } from './optvis/param/encode.ts';
 export { compare, COMPARE_METHODS, type CompareOptions, type CompareResult, type CompareProgress, type CompareMethod, type RunMetrics, type SummaryRow } from './compare/index.ts';
+export { formatNumber } from './compare/figures.ts';
 export { datasetExamples, type ExamplesOptions, type ExamplesResult, type ExamplesIndex, type ChannelEntry, type ExampleEntry } from './analysis/examples.ts';
 export { scanActivations, layerProbe, objectiveProbe, type ScanOptions, type ScanResult, type ScanProbe, type ScanProgress } from './analysis/scan.ts';
 export { receptiveField, cropBox, type ReceptiveField } from './analysis/scan-rf.ts';

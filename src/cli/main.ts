@@ -2,8 +2,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isFvizError } from '../errors.ts';
-import { commands } from './commands/index.ts';
-import { cacheCommand } from './commands/cache.ts';
+import { loadCommands } from './commands/index.ts';
+import type { Cli } from './commands/types.ts';
 
 const debug = process.argv.includes('--debug');
 
@@ -21,7 +21,7 @@ function fail(e: unknown): never {
 
 process.on('unhandledRejection', fail);
 
-let cli = yargs(hideBin(process.argv))
+let cli: Cli = yargs(hideBin(process.argv))
   .scriptName('fviz')
   .usage('$0 <command> [options]\n\nFeature visualization for ONNX image classifiers.')
   .option('debug', { type: 'boolean', describe: 'show stack traces on errors', global: true })
@@ -37,16 +37,19 @@ let cli = yargs(hideBin(process.argv))
     process.exit(2);
   });
 
-for (const c of [...commands, cacheCommand]) cli = c(cli);
+for (const c of await loadCommands(hideBin(process.argv))) cli = c(cli);
 
 // A TensorFlow.js model.json given as a model is converted (once, cached by its sha256) before the command runs,
 // and the command gets the cached .onnx (its card beside it), so every command takes one.
 cli = cli.middleware(async (argv) => {
   if (argv._.includes('convert-tfjs')) return;
-  const keys = ['model', 'judge'].filter((k) => typeof argv[k] === 'string' && (argv[k] as string).endsWith('.json'));
+  const keys = ['model', 'judge', 'classifier'].filter((k) => {
+    const v = argv[k];
+    return typeof v === 'string' && v.endsWith('.json');
+  });
   if (keys.length === 0) return;
   const [{ ensureTfjsConverted }, { modelsCacheDir }] = await Promise.all([import('../tfjs/files.ts'), import('../models/registry.ts')]);
-  for (const k of keys) argv[k] = await ensureTfjsConverted(argv[k] as string, modelsCacheDir());
+  for (const k of keys) argv[k] = await ensureTfjsConverted(String(argv[k]), modelsCacheDir());
 });
 
 try {

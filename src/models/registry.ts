@@ -80,6 +80,30 @@ export function resolveClassifier(spec: string | undefined, overrides: Partial<I
 }
 
 /**
+ * The ONNX file behind any model argument, for commands that read the graph itself (inspect, doctor, grad):
+ * the same names as --model and --generator (embedded, googlenet, dgn-fc6, the twins, added models, a converted
+ * TensorFlow.js model.json) or a path.
+ */
+export function resolveModelFile(spec: string): string {
+  switch (spec) {
+    case 'embedded':
+    case 'twin:googlenet':
+    case 'twin:googlenet-torch':
+    case 'googlenet':
+      return resolveClassifier(spec).modelPath;
+    case 'twin:fc6-generator':
+    case 'dgn-fc6':
+      return resolveGenerator(spec).modelPath;
+  }
+  const added = addedModelPath(spec);
+  if (added) return added;
+  if (spec.endsWith('.json')) return tfjsConverted(spec);
+  if (!spec.endsWith('.onnx') && !existsSync(spec))
+    throw new FvizError(`unknown model '${spec}': give a path to an .onnx file or a TensorFlow.js model.json, or one of embedded, googlenet, dgn-fc6, twin:googlenet, twin:googlenet-torch, twin:fc6-generator, or a name fviz models list shows`, { subject: spec });
+  return spec;
+}
+
+/**
  * The generator to use when none is named: the embedded generator beside the embedded classifier (it inverts
  * that classifier's code layer), none beside any other model.
  */

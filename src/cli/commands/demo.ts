@@ -1,45 +1,44 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandModule } from './types.ts';
+import { defineCommand } from './types.ts';
 import { FvizError } from '../../errors.ts';
-import { compare } from '../../compare/index.ts';
-import { EMBEDDED_DIR } from '../../models/registry.ts';
 import { ProgressLine } from '../../util/progress.ts';
-import { PIXEL_METHODS } from '../../optvis/render/pixel.ts';
+import { PIXEL_METHODS } from '../../optvis/render/presets.ts';
+import { warn } from './options.ts';
 
 /** `npm run demo`: a comparison of every method on three classes with the embedded default models. */
-export const demoCommand: CommandModule = (y) =>
-  y.command(
-    'demo',
-    'compare DGN-AM with the pixel-space methods on three classes, using the embedded models',
-    (c) =>
-      c
-        .option('out', { type: 'string', default: 'fviz-demo', describe: 'output folder' })
-        .option('objectives', { type: 'string', default: 'class:airplane,class:cat,class:ship', describe: 'comma-separated objectives' })
-        .option('steps', { type: 'number', default: 100 })
-        .option('seeds', { type: 'number', default: 1 }),
-    async (a) => {
-      const classifier = join(EMBEDDED_DIR, 'classifier.onnx');
-      if (!existsSync(classifier)) throw new FvizError(`the embedded classifier ${classifier} is missing: this checkout predates the embedded models (see issue 6); try fviz compare --model MODEL.onnx`);
-      const hasGenerator = existsSync(join(EMBEDDED_DIR, 'generator.onnx'));
-      if (!hasGenerator) console.error('fviz: note: the embedded generator is not committed yet; the demo compares the pixel-space methods only');
-      let progress: ProgressLine | undefined;
-      const res = await compare({
-        objectives: (a.objectives as string).split(',').map((s) => s.trim()).filter(Boolean),
-        generator: hasGenerator ? 'embedded' : undefined,
-        methods: hasGenerator ? ['dgn', ...PIXEL_METHODS] : [...PIXEL_METHODS],
-        steps: a.steps as number,
-        seeds: a.seeds as number,
-        out: a.out as string,
-        device: a.device as 'cpu' | 'cuda',
-        threads: a.threads as number | undefined,
-        progress: (p) => {
-          progress ??= new ProgressLine('demo', p.totalSteps);
-          progress.update(p.doneSteps, `${p.spec.method} ${p.spec.objective} seed ${p.spec.seed}`);
-        },
-        warn: (l) => console.error(`fviz: warning: ${l}`),
-      });
-      progress?.done();
-      console.log(`demo: ${res.ran} runs; open ${join(res.outDir, 'report.html')} (sheet: ${join(res.outDir, 'sheet.png')})`);
-    },
-  );
+export const demoCommand = defineCommand(
+  'demo',
+  'compare DGN-AM with the pixel-space methods on three classes, using the embedded models',
+  (c) =>
+    c
+      .option('out', { type: 'string', default: 'fviz-demo', describe: 'output folder' })
+      .option('objectives', { type: 'string', default: 'class:airplane,class:cat,class:ship', describe: 'comma-separated objectives' })
+      .option('steps', { type: 'number', default: 100 })
+      .option('seeds', { type: 'number', default: 1 }),
+  async (a) => {
+    const [{ compare }, { EMBEDDED_DIR }] = await Promise.all([import('../../compare/index.ts'), import('../../models/registry.ts')]);
+    const classifier = join(EMBEDDED_DIR, 'classifier.onnx');
+    if (!existsSync(classifier)) throw new FvizError(`the embedded classifier ${classifier} is missing: this checkout predates the embedded models (see issue 6); try fviz compare --model MODEL.onnx`);
+    const hasGenerator = existsSync(join(EMBEDDED_DIR, 'generator.onnx'));
+    if (!hasGenerator) console.error('fviz: note: the embedded generator is not committed yet; the demo compares the pixel-space methods only');
+    let progress: ProgressLine | undefined;
+    const res = await compare({
+      objectives: (a.objectives).split(',').map((s) => s.trim()).filter(Boolean),
+      generator: hasGenerator ? 'embedded' : undefined,
+      methods: hasGenerator ? ['dgn', ...PIXEL_METHODS] : [...PIXEL_METHODS],
+      steps: a.steps,
+      seeds: a.seeds,
+      out: a.out,
+      device: a.device,
+      threads: a.threads,
+      progress: (p) => {
+        progress ??= new ProgressLine('demo', p.totalSteps);
+        progress.update(p.doneSteps, `${p.spec.method} ${p.spec.objective} seed ${p.spec.seed}`);
+      },
+      warn,
+    });
+    progress?.done();
+    console.log(`demo: ${res.ran} runs; open ${join(res.outDir, 'report.html')} (sheet: ${join(res.outDir, 'sheet.png')})`);
+  },
+);

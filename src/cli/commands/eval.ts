@@ -1,52 +1,35 @@
-import type { CommandModule } from './types.ts';
-import { FvizError } from '../../errors.ts';
-import { evenIndices, subset } from '../../dataset/image-set.ts';
-import { openDataset, type Split } from '../../dataset/open.ts';
-import { resolveClassifier } from '../../models/registry.ts';
-import { evaluateClassifier, normalizationFor } from '../../train/classifier/evaluate.ts';
-import { readModel } from '../../onnx/proto.ts';
+import { defineCommand } from './types.ts';
+import { MODEL_NAMES } from './models-arg.ts';
 
-export const evalCommand: CommandModule = (y) =>
-  y.command(
-    'eval',
-    'accuracy of a classifier on a labelled dataset',
-    (c) =>
-      c
-        .option('model', { type: 'string', default: 'embedded', describe: "classifier: an .onnx file (with its card) or 'embedded'" })
-        .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder" })
-        .option('split', { choices: ['test', 'train'] as const, default: 'test' as const })
-        .option('limit', { type: 'number', describe: 'evaluate on this many images, evenly spread over the split' })
-        .option('batch', { type: 'number', default: 250 })
-        .option('json', { type: 'boolean', describe: 'print JSON' }),
-    async (a) => {
-      const clf = resolveClassifier(a.model as string);
-      const { set: full, description } = await openDataset(a.data as string, {
-        split: a.split as Split,
-        height: clf.card.input.size[0],
-        width: clf.card.input.size[1],
-        onStatus: (m) => process.stderr.write(`${m}\n`),
-      });
-      const set = a.limit ? subset(full, evenIndices(full.n, a.limit as number)) : full;
-      if (clf.labels && clf.labels.length !== set.classes.length)
-        throw new FvizError(`the model has ${clf.labels.length} labels, the dataset ${set.classes.length} classes`);
-      if (clf.labels && clf.labels.some((l, i) => l !== set.classes[i]))
-        process.stderr.write(`warning: model labels (${clf.labels.join(', ')}) differ from the dataset's class folders (${set.classes.join(', ')}); comparing by index\n`);
-      const model = readModel(clf.modelPath);
-      const output = clf.card.preSoftmax && model.graph.outputs.some((o) => o.name === clf.card.preSoftmax) ? clf.card.preSoftmax : undefined;
-      const t0 = performance.now();
-      const acc = await evaluateClassifier(model, set, {
-        norm: normalizationFor(clf.card.input),
-        batchSize: a.batch as number,
-        output,
-        threads: a.threads as number | undefined,
-        device: a.device as 'cpu' | 'cuda',
-      });
-      const secs = (performance.now() - t0) / 1000;
-      if (a.json) {
-        console.log(JSON.stringify({ model: clf.modelPath, data: description, ...acc, seconds: secs }));
-      } else {
-        console.log(`${clf.card.name}: accuracy ${(100 * acc.accuracy).toFixed(2)}% (${acc.correct}/${acc.n}) on ${description}${a.limit ? `, limited to ${set.n}` : ''}, ${(set.n / secs).toFixed(0)} images/s`);
-        console.log(`per class: ${set.classes.map((c, i) => `${c} ${(100 * acc.perClass[i]!).toFixed(1)}%`).join(', ')}`);
-      }
-    },
-  );
+export const evalCommand = defineCommand(
+  'eval',
+  'accuracy of a classifier on a labelled dataset',
+  (c) =>
+    c
+      .option('model', { type: 'string', default: 'embedded', describe: `classifier: ${MODEL_NAMES}` })
+      .option('data', { type: 'string', default: 'cifar10', describe: "dataset: 'cifar10', a CIFAR-10 binary folder, or an image folder" })
+      .option('split', { choices: ['test', 'train'] as const, default: 'test' as const })
+      .option('limit', { type: 'number', describe: 'evaluate on this many images, evenly spread over the split' })
+      .option('batch', { type: 'number', default: 250 })
+      .option('json', { type: 'boolean', describe: 'print JSON' }),
+  async (a) => {
+    const { evaluateModel } = await import('../../train/classifier/evaluate-model.ts');
+    const r = await evaluateModel({
+      model: a.model,
+      data: a.data,
+      split: a.split,
+      limit: a.limit,
+      batchSize: a.batch,
+      threads: a.threads,
+      device: a.device,
+      onStatus: (m) => process.stderr.write(`${m}\n`),
+      warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    });
+    if (a.json) {
+      console.log(JSON.stringify({ model: r.modelPath, data: r.description, correct: r.correct, n: r.n, accuracy: r.accuracy, perClass: r.perClass, loss: r.loss, seconds: r.seconds }));
+    } else {
+      console.log(`${r.name}: accuracy ${(100 * r.accuracy).toFixed(2)}% (${r.correct}/${r.n}) on ${r.description}${a.limit ? `, limited to ${r.n}` : ''}, ${(r.n / r.seconds).toFixed(0)} images/s`);
+      console.log(`per class: ${r.classes.map((c, i) => `${c} ${(100 * r.perClass[i]!).toFixed(1)}%`).join(', ')}`);
+    }
+  },
+);

@@ -1,10 +1,10 @@
 import type { Argv } from 'yargs';
-import type { CommandModule } from './types.ts';
+import { defineCommand, type GlobalArgs } from './types.ts';
 import { FvizError } from '../../errors.ts';
-import { datasetExamples } from '../../analysis/examples.ts';
 import type { ScanCommandOptions, ScanProgress } from '../../analysis/scan.ts';
 import { ProgressLine } from '../../util/progress.ts';
-import { inputOptions, inputOverrides } from './visualize.ts';
+import { inputOptions, inputOverrides, warn } from './options.ts';
+import { MODEL_NAMES } from './models-arg.ts';
 
 /** '0-15,42' -> [0..15, 42]. */
 export function parseChannelList(text: string | undefined): number[] | undefined {
@@ -51,68 +51,71 @@ export function scanCheckpointOptions<T>(y: Argv<T>) {
 }
 
 /** What a scanning command passes on from its command line: checkpoints, session, progress line and messages. */
-export function scanRunOptions(a: Record<string, unknown>): ScanCommandOptions {
-  const every = a['checkpoint-every'] as number;
+export function scanRunOptions(a: { 'checkpoint-every': number; fresh: boolean | undefined } & Pick<GlobalArgs, 'device' | 'threads'>): ScanCommandOptions {
+  const every = a['checkpoint-every'];
   if (!Number.isInteger(every) || every < 1) throw new FvizError(`--checkpoint-every ${every} must be a positive integer`);
   return {
     checkpointEvery: every,
-    fresh: a['fresh'] as boolean | undefined,
-    device: a['device'] as 'cpu' | 'cuda',
-    threads: a['threads'] as number | undefined,
+    fresh: a.fresh,
+    device: a.device,
+    threads: a.threads,
     onProgress: scanProgress('scan'),
     onStatus: (m: string) => process.stderr.write(`${m}\n`),
-    warn: (line: string) => console.error(`fviz: warning: ${line}`),
+    warn,
     command: process.argv.slice(2).join(' '),
   };
 }
 
-export const examplesCommand: CommandModule = (y) =>
-  y.command(
-    'examples',
-    'dataset examples of every channel of a layer: top, bottom and percentile images, receptive-field crops, a sheet per channel',
-    (c) =>
-      inputOptions(
-        scanCheckpointOptions(
-          c
-            .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
-            .option('layer', { type: 'string', demandOption: true, describe: 'tensor (or alias) whose channels to rank: N x C x H x W (max over positions) or N x K' })
-            .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive; JPEG, PNG, WebP, GIF), a CIFAR-10 binary folder, or cifar10 (its test split)' })
-            .option('out', { type: 'string', demandOption: true, describe: 'output folder: index.json, run.json, channels/NNNN.png' })
-            .option('top', { type: 'number', default: 9, describe: 'highest-activating images per channel' })
-            .option('bottom', { type: 'number', default: 9, describe: 'lowest-activating images per channel' })
-            .option('percentiles', { type: 'number', default: 10, describe: 'images across the range, at the centres of this many percentile bins' })
-            .option('batch', { type: 'number', default: 16, describe: 'images per inference batch' })
-            .option('sheets', { type: 'string', describe: 'draw sheets only for these channels, e.g. 0-15,42 (the index covers all)' })
-            .option('reservoir', { type: 'number', describe: 'images sampled for percentiles when the dataset is too big to keep every value (default 1000)' })
-            .option('exact-limit', { type: 'number', describe: 'keep every value while images x channels is at most this (default 16777216)' })
-            .option('seed', { type: 'number', default: 0, describe: 'seed of the reservoir sample' }),
-        ).option('keep-state', { type: 'boolean', describe: 'keep OUT/scan.ckpt after finishing' }),
-      ),
-    async (a) => {
-      const r = await datasetExamples({
-        model: a.model as string | undefined,
-        layer: a.layer as string,
-        dataset: a.dataset as string,
-        out: a.out as string,
-        top: a.top as number,
-        bottom: a.bottom as number,
-        percentiles: a.percentiles as number,
-        batch: a.batch as number,
-        channels: parseChannelList(a.sheets as string | undefined),
-        reservoir: a.reservoir as number | undefined,
-        exactLimit: a['exact-limit'] as number | undefined,
-        seed: a.seed as number,
-        keepState: a['keep-state'] as boolean | undefined,
-        input: inputOverrides(a),
-        ...scanRunOptions(a),
-      });
-      const warning = skippedWarning(r.index.skipped.files);
-      if (warning) console.error(`fviz: warning: ${warning}`);
-      const i = r.index;
-      const sheets = i.channels.filter((c) => c.sheet).length;
-      const rate = r.scan.timings.imagesPerSecond;
-      console.log(
-        `examples of ${i.tensor} (${i.channels.length} channels, ${i.mode.kind}) over ${i.dataset.images} images${rate > 0 ? ` at ${rate.toFixed(1)} images/s` : ''}: wrote ${sheets} sheets, index.json and run.json to ${r.outDir}`,
-      );
-    },
-  );
+export const examplesCommand = defineCommand(
+  'examples',
+  'dataset examples of every channel of a layer: top, bottom and percentile images, receptive-field crops, a sheet per channel',
+  (c) =>
+    inputOptions(
+      scanCheckpointOptions(
+        c
+          .option('model', { type: 'string', describe: `classifier: ${MODEL_NAMES} (default: embedded)` })
+          .option('layer', { type: 'string', demandOption: true, describe: 'tensor (or alias) whose channels to rank: N x C x H x W (max over positions) or N x K' })
+          .option('dataset', { type: 'string', demandOption: true, describe: 'a folder of images (recursive; JPEG, PNG, WebP, GIF), a CIFAR-10 binary folder, or cifar10 (its test split)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'output folder: index.json, run.json, channels/NNNN.png' })
+          .option('top', { type: 'number', default: 9, describe: 'highest-activating images per channel' })
+          .option('bottom', { type: 'number', default: 9, describe: 'lowest-activating images per channel' })
+          .option('percentiles', { type: 'number', default: 10, describe: 'images across the range, at the centres of this many percentile bins' })
+          .option('batch', { type: 'number', default: 16, describe: 'images per inference batch' })
+          .option('sheets', { type: 'string', describe: 'draw sheets only for these channels, e.g. 0-15,42 (the index covers all)' })
+          .option('reservoir', { type: 'number', describe: 'images sampled for percentiles when the dataset is too big to keep every value (default 1000)' })
+          .option('exact-limit', { type: 'number', describe: 'keep every value while images x channels is at most this (default 16777216)' })
+          .option('seed', { type: 'number', default: 0, describe: 'seed of the reservoir sample' }),
+      ).option('keep-state', { type: 'boolean', describe: 'keep OUT/scan.ckpt after finishing' }),
+    ),
+  async (a) => {
+    const channels = parseChannelList(a.sheets);
+    const input = inputOverrides(a);
+    const run = scanRunOptions(a);
+    const { datasetExamples } = await import('../../analysis/examples.ts');
+    const r = await datasetExamples({
+      model: a.model,
+      layer: a.layer,
+      dataset: a.dataset,
+      out: a.out,
+      top: a.top,
+      bottom: a.bottom,
+      percentiles: a.percentiles,
+      batch: a.batch,
+      channels,
+      reservoir: a.reservoir,
+      exactLimit: a['exact-limit'],
+      seed: a.seed,
+      keepState: a['keep-state'],
+      input,
+      ...run,
+    });
+    const warning = skippedWarning(r.index.skipped.files);
+    if (warning) console.error(`fviz: warning: ${warning}`);
+    const i = r.index;
+    const sheets = i.channels.filter((c) => c.sheet).length;
+    const rate = r.scan.timings.imagesPerSecond;
+    console.log(
+      `examples of ${i.tensor} (${i.channels.length} channels, ${i.mode.kind}) over ${i.dataset.images} images${rate > 0 ? ` at ${rate.toFixed(1)} images/s` : ''}: wrote ${sheets} sheets, index.json and run.json to ${r.outDir}`,
+    );
+  },
+);

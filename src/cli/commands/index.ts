@@ -1,22 +1,27 @@
-// Every command registers itself here.
+// Every command registers itself here. A command's module loads only when its name is on the command line
+// (every module for --help or an unknown command); the modules are light, the work loads in their handlers.
 import type { CommandModule } from './types.ts';
-import { doctorCommand } from './doctor.ts';
-import { gradCommand } from './grad.ts';
-import { visualizeCommand } from './visualize.ts';
-import { dreamCommand } from './dream.ts';
-import { demoCommand } from './demo.ts';
-import { modelsCommand } from './models.ts';
-import { inspectCommand } from './inspect.ts';
-import { trainCommand } from './train.ts';
-import { evalCommand } from './eval.ts';
-import { compareCommand } from './compare.ts';
-import { examplesCommand } from './examples.ts';
-import { facetsCommand } from './facets.ts';
 
 export type { CommandModule } from './types.ts';
 
-export const commands: CommandModule[] = [visualizeCommand, dreamCommand, demoCommand, gradCommand, doctorCommand, modelsCommand];
-commands.push(inspectCommand);
-commands.push(trainCommand, evalCommand);
-commands.push(compareCommand);
-commands.push(examplesCommand, facetsCommand);
+export const commands: Record<string, () => Promise<CommandModule>> = {
+  visualize: async () => (await import('./visualize.ts')).visualizeCommand,
+  dream: async () => (await import('./dream.ts')).dreamCommand,
+  demo: async () => (await import('./demo.ts')).demoCommand,
+  grad: async () => (await import('./grad.ts')).gradCommand,
+  doctor: async () => (await import('./doctor.ts')).doctorCommand,
+  models: async () => (await import('./models.ts')).modelsCommand,
+  inspect: async () => (await import('./inspect.ts')).inspectCommand,
+  train: async () => (await import('./train.ts')).trainCommand,
+  eval: async () => (await import('./eval.ts')).evalCommand,
+  compare: async () => (await import('./compare.ts')).compareCommand,
+  examples: async () => (await import('./examples.ts')).examplesCommand,
+  facets: async () => (await import('./facets.ts')).facetsCommand,
+  cache: async () => (await import('./cache.ts')).cacheCommand,
+};
+
+/** The commands named in args, or all of them when none is. */
+export async function loadCommands(args: readonly string[]): Promise<CommandModule[]> {
+  const named = Object.keys(commands).filter((n) => args.includes(n));
+  return Promise.all((named.length > 0 ? named : Object.keys(commands)).map((n) => commands[n]!()));
+}

@@ -1,25 +1,29 @@
-// fviz inspect MODEL.onnx [--json] [--batch N]
+// fviz inspect MODEL [--json] [--batch N]
 import { FvizError } from '../../errors.ts';
-import { readModel } from '../../onnx/proto.ts';
-import { formatInspectReport, inspectModel } from '../../autodiff/inspect.ts';
-import type { CommandModule } from './types.ts';
-import { inputOverrides } from './visualize.ts';
+import { defineCommand } from './types.ts';
+import { sizeOption } from './options.ts';
+import { MODEL_NAMES } from './models-arg.ts';
 
-export const inspectCommand: CommandModule = (y) =>
-  y.command(
-    'inspect <model>',
-    'list inputs, outputs and every intermediate tensor (the objective names) with shapes, ops and gradient coverage',
-    (c) =>
-      c
-        .positional('model', { type: 'string', describe: 'ONNX model (.onnx; external data beside it)' })
-        .option('batch', { type: 'number', default: 1, describe: 'value for the symbolic batch dim of the inputs' })
-        .option('size', { type: 'string', describe: 'input size H or H,W for a model with a dynamic input size' })
-        .option('json', { type: 'boolean', describe: 'print the report as JSON' }),
-    (a) => {
-      const batch = a.batch as number;
-      if (!Number.isInteger(batch) || batch < 1) throw new FvizError(`--batch must be a positive integer, got ${a.batch}`);
-      const path = a.model as string;
-      const report = inspectModel(readModel(path), { batch, size: inputOverrides({ size: a.size }).size, source: path });
-      console.log(a.json ? JSON.stringify(report, null, 2) : formatInspectReport(report));
-    },
-  );
+export const inspectCommand = defineCommand(
+  'inspect <model>',
+  'list inputs, outputs and every intermediate tensor (the objective names) with shapes, ops and gradient coverage',
+  (c) =>
+    c
+      .positional('model', { type: 'string', demandOption: true, describe: `model: ${MODEL_NAMES} (external data beside it)` })
+      .option('batch', { type: 'number', default: 1, describe: 'value for the symbolic batch dim of the inputs' })
+      .option('size', { type: 'string', describe: 'input size H or H,W for a model with a dynamic input size' })
+      .option('json', { type: 'boolean', describe: 'print the report as JSON' }),
+  async (a) => {
+    const batch = a.batch;
+    if (!Number.isInteger(batch) || batch < 1) throw new FvizError(`--batch must be a positive integer, got ${a.batch}`);
+    const size = sizeOption(a.size);
+    const [{ resolveModelFile }, { readModel }, { formatInspectReport, inspectModel }] = await Promise.all([
+      import('../../models/registry.ts'),
+      import('../../onnx/proto.ts'),
+      import('../../autodiff/inspect.ts'),
+    ]);
+    const path = resolveModelFile(a.model);
+    const report = inspectModel(readModel(path), { batch, size, source: path });
+    console.log(a.json ? JSON.stringify(report, null, 2) : formatInspectReport(report));
+  },
+);

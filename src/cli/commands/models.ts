@@ -1,10 +1,8 @@
 // fviz models list | fetch NAME | add FILE [--as NAME] | convert-caffe DEPLOY WEIGHTS OUT | convert-tfjs MODEL.json OUT
-import type { Argv } from 'yargs';
-import { addModel, fetchModel, listModels, type InstalledModel } from '../../models/install.ts';
-import { modelsCacheDir } from '../../models/registry.ts';
+import type { InstalledModel } from '../../models/install.ts';
 import { convertCaffeSubcommand } from './convert-caffe.ts';
 import { convertTfjsSubcommand } from './convert-tfjs.ts';
-import type { CommandModule } from './types.ts';
+import { defineCommand } from './types.ts';
 
 function formatBytes(n: number | undefined): string {
   if (n === undefined) return '-';
@@ -31,77 +29,76 @@ function report(r: InstalledModel, json: boolean): void {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-const listSubcommand: CommandModule = (y) =>
-  y.command(
-    'list',
-    'the models fviz can fetch and those installed, with path, size and sha256',
-    (c) => c.option('json', { type: 'boolean', describe: 'print JSON lines' }),
-    (a) => {
-      const models = listModels();
-      if (a.json) {
-        for (const m of models) console.log(JSON.stringify(m));
-        return;
-      }
-      console.log(`models cache: ${modelsCacheDir()} (set FVIZ_MODELS to move it)`);
-      for (const m of models) {
-        if (m.installed) console.log(`${m.name.padEnd(12)} ${m.kind.padEnd(10)} installed      ${formatBytes(m.bytes).padStart(9)}  ${m.sha256 ?? '(no recorded sha256)'}  ${m.path}`);
-        else console.log(`${m.name.padEnd(12)} ${m.kind.padEnd(10)} not installed  ${'-'.padStart(9)}  ${m.expectedSha256 ?? '(no published sha256)'}  fviz models fetch ${m.name}`);
-      }
-    },
-  );
+const listSubcommand = defineCommand(
+  'list',
+  'the models fviz can fetch and those installed, with path, size and sha256',
+  (c) => c.option('json', { type: 'boolean', describe: 'print JSON lines' }),
+  async (a) => {
+    const [{ listModels }, { modelsCacheDir }] = await Promise.all([import('../../models/install.ts'), import('../../models/registry.ts')]);
+    const models = listModels();
+    if (a.json) {
+      for (const m of models) console.log(JSON.stringify(m));
+      return;
+    }
+    console.log(`models cache: ${modelsCacheDir()} (set FVIZ_MODELS to move it)`);
+    for (const m of models) {
+      if (m.installed) console.log(`${m.name.padEnd(12)} ${m.kind.padEnd(10)} installed      ${formatBytes(m.bytes).padStart(9)}  ${m.sha256 ?? '(no recorded sha256)'}  ${m.path}`);
+      else console.log(`${m.name.padEnd(12)} ${m.kind.padEnd(10)} not installed  ${'-'.padStart(9)}  ${m.expectedSha256 ?? '(no published sha256)'}  fviz models fetch ${m.name}`);
+    }
+  },
+);
 
-const fetchSubcommand: CommandModule = (y) =>
-  y.command(
-    'fetch <name>',
-    'download a model, check its sha256, convert it if needed and install it with its card',
-    (c) =>
-      c
-        .positional('name', { type: 'string', describe: 'googlenet or dgn-fc6 (fviz models list)' })
-        .option('sha256', { type: 'string', describe: 'the sha256 the download must have (required where the card records none)' })
-        .option('url', { type: 'string', describe: "download from this URL instead of the card's (a mirror)" })
-        .option('prototxt', { type: 'string', describe: "deploy prototxt for the Caffe conversion instead of the card's" })
-        .option('force', { type: 'boolean', describe: 'install again over an installed copy' })
-        .option('timeout', { type: 'number', default: 30, describe: 'seconds without data before a connection counts as dropped' })
-        .option('retries', { type: 'number', default: 3, describe: 'resumes after a dropped connection' })
-        .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
-    async (a) => {
-      const r = await fetchModel(a.name as string, {
-        sha256: a.sha256 as string | undefined,
-        url: a.url as string | undefined,
-        prototxt: a.prototxt as string | undefined,
-        force: a.force as boolean | undefined,
-        timeoutSeconds: a.timeout as number,
-        retries: a.retries as number,
-        log,
-      });
-      report(r, !!a.json);
-    },
-  );
+const fetchSubcommand = defineCommand(
+  'fetch <name>',
+  'download a model, check its sha256, convert it if needed and install it with its card',
+  (c) =>
+    c
+      .positional('name', { type: 'string', demandOption: true, describe: 'googlenet or dgn-fc6 (fviz models list)' })
+      .option('sha256', { type: 'string', describe: 'the sha256 the download must have (required where the card records none)' })
+      .option('url', { type: 'string', describe: "download from this URL instead of the card's (a mirror)" })
+      .option('prototxt', { type: 'string', describe: "deploy prototxt for the Caffe conversion instead of the card's" })
+      .option('force', { type: 'boolean', describe: 'install again over an installed copy' })
+      .option('timeout', { type: 'number', default: 30, describe: 'seconds without data before a connection counts as dropped' })
+      .option('retries', { type: 'number', default: 3, describe: 'resumes after a dropped connection' })
+      .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
+  async (a) => {
+    const { fetchModel } = await import('../../models/install.ts');
+    const r = await fetchModel(a.name, {
+      sha256: a.sha256,
+      url: a.url,
+      prototxt: a.prototxt,
+      force: a.force,
+      timeoutSeconds: a.timeout,
+      retries: a.retries,
+      log,
+    });
+    report(r, !!a.json);
+  },
+);
 
-const addSubcommand: CommandModule = (y) =>
-  y.command(
-    'add <file>',
-    'install a local file: a downloaded model (.onnx; .caffemodel or .zip for dgn-fc6) or any .onnx under a name',
-    (c) =>
-      c
-        .positional('file', { type: 'string', describe: '.onnx, .caffemodel or .zip' })
-        .option('as', { type: 'string', describe: "the model's name (default: recognized by its sha256, or the file name)" })
-        .option('sha256', { type: 'string', describe: 'the sha256 the file must have' })
-        .option('prototxt', { type: 'string', describe: "deploy prototxt for the Caffe conversion instead of the card's" })
-        .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
-    async (a) => {
-      const r = await addModel(a.file as string, {
-        as: a.as as string | undefined,
-        sha256: a.sha256 as string | undefined,
-        prototxt: a.prototxt as string | undefined,
-        log,
-      });
-      report(r, !!a.json);
-    },
-  );
+const addSubcommand = defineCommand(
+  'add <file>',
+  'install a local file: a downloaded model (.onnx; .caffemodel or .zip for dgn-fc6) or any .onnx under a name',
+  (c) =>
+    c
+      .positional('file', { type: 'string', demandOption: true, describe: '.onnx, .caffemodel or .zip' })
+      .option('as', { type: 'string', describe: "the model's name (default: recognized by its sha256, or the file name)" })
+      .option('sha256', { type: 'string', describe: 'the sha256 the file must have' })
+      .option('prototxt', { type: 'string', describe: "deploy prototxt for the Caffe conversion instead of the card's" })
+      .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
+  async (a) => {
+    const { addModel } = await import('../../models/install.ts');
+    const r = await addModel(a.file, {
+      as: a.as,
+      sha256: a.sha256,
+      prototxt: a.prototxt,
+      log,
+    });
+    report(r, !!a.json);
+  },
+);
 
 /** `fviz models ...`: the models cache and the Caffe and TensorFlow.js converters. */
-export const modelsCommand: CommandModule = (y: Argv<any>) =>
-  y.command('models', 'model tools: list, fetch, add, convert-caffe, convert-tfjs', (c) =>
-    convertTfjsSubcommand(convertCaffeSubcommand(addSubcommand(fetchSubcommand(listSubcommand(c))))).demandCommand(1, 'name a models subcommand: list, fetch, add, convert-caffe, convert-tfjs'),
-  );
+export const modelsCommand = defineCommand('models', 'model tools: list, fetch, add, convert-caffe, convert-tfjs', (c) =>
+  convertTfjsSubcommand(convertCaffeSubcommand(addSubcommand(fetchSubcommand(listSubcommand(c))))).demandCommand(1, 'name a models subcommand: list, fetch, add, convert-caffe, convert-tfjs'),
+);

@@ -14,14 +14,21 @@ export function trainRunOptions<T>(c: Argv<T>) {
 }
 
 /** The parsed shared options as trainer options; status lines go to stderr. */
-export function trainRunArgs(a: Record<string, unknown>): TrainRunOptions {
+export function trainRunArgs(a: {
+  seed: number;
+  'checkpoint-every': number;
+  resume: boolean;
+  'train-limit': number | undefined;
+  'stop-at-step': number | undefined;
+  threads: number | undefined;
+}): TrainRunOptions {
   return {
-    seed: a.seed as number,
-    checkpointEvery: a['checkpoint-every'] as number,
-    resume: a.resume as boolean,
-    trainLimit: a['train-limit'] as number | undefined,
-    stopAtStep: a['stop-at-step'] as number | undefined,
-    threads: a.threads as number | undefined,
+    seed: a.seed,
+    checkpointEvery: a['checkpoint-every'],
+    resume: a.resume,
+    trainLimit: a['train-limit'],
+    stopAtStep: a['stop-at-step'],
+    threads: a.threads,
     command: `fviz ${process.argv.slice(2).join(' ')}`,
     onStatus: (m) => process.stderr.write(`${m}\n`),
   };

@@ -1,53 +1,16 @@
-import { defaultGenerator } from '../../models/registry.ts';
-import type { Argv } from 'yargs';
-import type { CommandModule } from './types.ts';
+import { defineCommand } from './types.ts';
 import { FvizError } from '../../errors.ts';
-import { visualizeDgn, visualizePixel, type VisualizeResult } from '../../optvis/render/visualize.ts';
-import { PIXEL_METHODS, type PixelMethod, type PixelOptions } from '../../optvis/render/pixel.ts';
-import type { InputConvention } from '../../classifier/card.ts';
+import type { VisualizeResult } from '../../optvis/render/visualize.ts';
+import { METHODS } from '../../optvis/render/presets.ts';
+import type { PixelOptions } from '../../optvis/render/pixel.ts';
 import type { RobustOptions } from '../../optvis/transforms/transforms.ts';
-import { encodeImages } from '../../optvis/param/encode.ts';
 import { ProgressLine } from '../../util/progress.ts';
+import { MODEL_NAMES } from './models-arg.ts';
+import { framesOption, inputOptions, inputOverrides, numberList, warn } from './options.ts';
 
-export const METHODS = ['dgn', ...PIXEL_METHODS] as const;
-
-export function numberList(text: string | undefined, what: string, count?: number): number[] | undefined {
-  if (text === undefined) return undefined;
-  const v = String(text)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map(Number);
-  if (v.some((x) => !Number.isFinite(x))) throw new FvizError(`${what} '${text}' must be numbers separated by commas`);
-  if (count !== undefined && v.length !== count) throw new FvizError(`${what} '${text}' needs ${count} numbers`);
-  return v;
-}
-
-/** --channels --range --mean --std --size: overrides of the classifier card's input convention. */
-export function inputOptions<T>(y: Argv<T>) {
-  return y
-    .option('channels', { choices: ['RGB', 'BGR'] as const, describe: 'channel order the classifier expects (default: its card)' })
-    .option('range', { type: 'string', describe: 'pixel range before mean/std, e.g. 0,255' })
-    .option('mean', { type: 'string', describe: 'per-channel mean, e.g. 104,117,123' })
-    .option('std', { type: 'string', describe: 'per-channel std' })
-    .option('size', { type: 'string', describe: 'classifier input size H or H,W' });
-}
-
-export function inputOverrides(a: Record<string, unknown>): Partial<InputConvention> {
-  const o: Partial<InputConvention> = {};
-  if (a['channels']) o.channels = a['channels'] as 'RGB' | 'BGR';
-  const range = numberList(a['range'] as string | undefined, '--range', 2);
-  if (range) o.range = range as [number, number];
-  const mean = numberList(a['mean'] as string | undefined, '--mean', 3);
-  if (mean) o.mean = mean as [number, number, number];
-  const std = numberList(a['std'] as string | undefined, '--std', 3);
-  if (std) o.std = std as [number, number, number];
-  const size = numberList(a['size'] as string | undefined, '--size');
-  if (size) {
-    if (size.length < 1 || size.length > 2 || size.some((s) => !Number.isInteger(s) || s < 1)) throw new FvizError(`--size '${a['size']}' must be H or H,W (positive integers)`);
-    o.size = [size[0]!, size[1] ?? size[0]!];
-  }
-  return o;
+/** 'dgn' and the rows of the method table, read when the command line is parsed (so registered methods count). */
+export function methodChoices(): string[] {
+  return [...new Set(['dgn', ...METHODS.keys()])];
 }
 
 export function progressReporter(label: string, steps: number) {
@@ -61,17 +24,16 @@ export function printResult(r: VisualizeResult): void {
   console.log(`wrote ${r.outputs.length} files to ${r.outDir} (result.png, run.json${r.record.frames.length ? ', frames/' : ''})`);
 }
 
-export const visualizeCommand: CommandModule = (y) =>
-  y.command(
+export const visualizeCommand = defineCommand(
     'visualize',
     'synthesize the preferred input of a unit: DGN-AM through a generator, or a pixel-space method',
-    (c) =>
-      inputOptions(
+  (c) =>
+    inputOptions(
         c
-          .option('model', { type: 'string', describe: 'classifier: .onnx path, embedded (default), googlenet, twin:googlenet, twin:googlenet-torch' })
+          .option('model', { type: 'string', describe: `classifier: ${MODEL_NAMES} (default: embedded)` })
           .option('generator', { type: 'string', describe: 'generator for --method dgn: .onnx path, embedded, dgn-fc6, twin:fc6-generator' })
           .option('objective', { type: 'string', demandOption: true, describe: 'what to maximize: class:K, TENSOR:C, TENSOR:C@Y,X, TENSOR, sums' })
-          .option('method', { choices: METHODS, describe: 'dgn (with --generator) or a pixel-space method (default: dgn with a generator, else fourier)' })
+          .option('method', { choices: methodChoices(), describe: 'dgn (with --generator) or a pixel-space method (default: dgn with a generator, else fourier)' })
           .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
           .option('steps', { type: 'number', describe: 'optimization steps (dgn: the generator card, else 200; pixel: 256)' })
           .option('seed', { type: 'number', default: 0 })
@@ -106,86 +68,92 @@ export const visualizeCommand: CommandModule = (y) =>
           .option('bounds', { type: 'boolean', default: true, describe: "clip the code to the generator's bounds (--no-bounds: don't)" })
           .option('to-classifier', { choices: ['center-crop', 'resize'] as const, describe: 'how the generator output reaches the classifier input' }),
       ),
-    async (a) => {
-      const method = (a.method as string | undefined) ?? (a.generator ? 'dgn' : 'fourier');
-      const frames = numberList(a.frames as string | undefined, '--frames');
-      if (frames?.some((f) => !Number.isInteger(f) || f < 0)) throw new FvizError(`--frames '${a.frames}' must be non-negative step numbers`);
-      const batch = a.batch as number;
-      if (!Number.isInteger(batch) || batch < 1) throw new FvizError(`--batch ${batch} must be a positive integer`);
-      if (a.steps !== undefined && (!Number.isInteger(a.steps) || (a.steps as number) < 0)) throw new FvizError(`--steps ${a.steps} must be a non-negative integer`);
-      const common = { out: a.out as string, device: a.device as 'cpu' | 'cuda', threads: a.threads as number | undefined, command: process.argv.slice(2).join(' ') };
-      let result: VisualizeResult;
-      if (method === 'dgn') {
-        const generator = (a.generator as string | undefined) ?? defaultGenerator(a.model as string | undefined);
-        if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
-        let init: 'zeros' | 'random' | Float32Array | undefined = a.init as 'zeros' | 'random' | undefined;
-        if (a['init-image']) {
-          if (!a.encoder) throw new FvizError('--init-image with --method dgn needs --encoder MODEL:TENSOR (the layer the generator inverts)');
-          init = await encodeImages(a.encoder as string, [a['init-image'] as string], { threads: common.threads });
-        }
-        const steps = a.steps as number | undefined;
-        result = await visualizeDgn({
-          ...common,
-          model: a.model as string | undefined,
-          generator,
-          objective: a.objective as string,
-          steps,
-          startStep: (a['start-step'] as number | undefined) ?? (a.lr as number | undefined),
-          endStep: (a['end-step'] as number | undefined) ?? (a['end-lr'] as number | undefined),
-          l2: a['code-l2'] as number | undefined,
-          optimizer: a.optimizer === 'adam' ? 'adam' : 'nguyen',
-          lr: a.lr as number | undefined,
-          noise: a.noise as number | undefined,
-          init,
-          initStd: a['init-std'] as number | undefined,
-          seed: a.seed as number,
-          batch,
-          frames,
-          mode: a.mode as 'fused' | 'chained' | undefined,
-          input: inputOverrides(a),
-          toClassifier: a['to-classifier'] as 'center-crop' | 'resize' | undefined,
-          noBounds: a.bounds === false,
-          progress: progressReporter('dgn', steps ?? 200),
-          warn: (line) => console.error(`fviz: warning: ${line}`),
-        });
-      } else {
-        const options: Partial<PixelOptions> = {
-          steps: a.steps as number | undefined,
-          seed: a.seed as number,
-          batch,
-          frames,
-          lr: a.lr as number | undefined,
-          endLr: a['end-lr'] as number | undefined,
-          optimizer: a.optimizer === 'nguyen' ? 'normalized' : (a.optimizer as 'adam' | 'normalized' | undefined),
-          l2: a.l2 as number | undefined,
-          tv: a.tv as number | undefined,
-          blurEvery: a['blur-every'] as number | undefined,
-          blurSigma: a['blur-sigma'] as number | undefined,
-          bilateralEvery: a['bilateral-every'] as number | undefined,
-          param: a.param as 'pixel' | 'fourier' | undefined,
-          decorrelate: a.decorrelate as boolean | undefined,
-          diversity: a.diversity as number | undefined,
-          diversityLayer: a['diversity-layer'] as string | undefined,
-        };
-        const scale = numberList(a.scale as string | undefined, '--scale', 2);
-        if (a.jitter !== undefined || scale || a.rotate !== undefined) {
-          const robust: RobustOptions = {};
-          if (a.jitter !== undefined) robust.jitter = a.jitter as number;
-          if (scale) robust.scales = { min: scale[0]!, max: scale[1]! };
-          if (a.rotate !== undefined) robust.rotate = { min: -(a.rotate as number), max: a.rotate as number };
-          options.robust = robust;
-        }
-        result = await visualizePixel({
-          ...common,
-          model: a.model as string | undefined,
-          objective: a.objective as string,
-          method: method as PixelMethod,
-          options,
-          input: inputOverrides(a),
-          initImage: a['init-image'] as string | undefined,
-          progress: progressReporter(method, (a.steps as number | undefined) ?? 256),
-        });
+  async (a) => {
+    const method = a.method ?? (a.generator ? 'dgn' : 'fourier');
+    const frames = framesOption(a.frames);
+    const batch = a.batch;
+    if (!Number.isInteger(batch) || batch < 1) throw new FvizError(`--batch ${batch} must be a positive integer`);
+    if (a.steps !== undefined && (!Number.isInteger(a.steps) || a.steps < 0)) throw new FvizError(`--steps ${a.steps} must be a non-negative integer`);
+    const common = { out: a.out, device: a.device, threads: a.threads, command: process.argv.slice(2).join(' ') };
+    const input = inputOverrides(a);
+    let generator: string | undefined;
+    if (method === 'dgn') {
+      const { defaultGenerator } = await import('../../models/registry.ts');
+      generator = a.generator ?? defaultGenerator(a.model);
+      if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
+      if (a['init-image'] && !a.encoder) throw new FvizError('--init-image with --method dgn needs --encoder MODEL:TENSOR (the layer the generator inverts)');
+    }
+    // A typo in the objective fails here, before the model is prepared or the engine loaded.
+    const { checkObjective } = await import('../../optvis/objectives/check.ts');
+    checkObjective(a.model, a.objective, input);
+    let result: VisualizeResult;
+    if (generator !== undefined) {
+      const [{ visualizeDgn }, { encodeImages }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../optvis/param/encode.ts')]);
+      let init: 'zeros' | 'random' | Float32Array | undefined = a.init;
+      if (a['init-image'] && a.encoder) init = await encodeImages(a.encoder, [a['init-image']], { threads: common.threads });
+      result = await visualizeDgn({
+        ...common,
+        model: a.model,
+        generator,
+        objective: a.objective,
+        steps: a.steps,
+        startStep: a['start-step'] ?? a.lr,
+        endStep: a['end-step'] ?? a['end-lr'],
+        l2: a['code-l2'],
+        optimizer: a.optimizer === 'adam' ? 'adam' : 'nguyen',
+        lr: a.lr,
+        noise: a.noise,
+        init,
+        initStd: a['init-std'],
+        seed: a.seed,
+        batch,
+        frames,
+        mode: a.mode,
+        input,
+        toClassifier: a['to-classifier'],
+        noBounds: a.bounds === false,
+        progress: progressReporter('dgn', a.steps ?? 200),
+        warn,
+      });
+    } else {
+      const options: Partial<PixelOptions> = {
+        steps: a.steps,
+        seed: a.seed,
+        batch,
+        frames,
+        lr: a.lr,
+        endLr: a['end-lr'],
+        optimizer: a.optimizer === 'nguyen' ? 'normalized' : a.optimizer,
+        l2: a.l2,
+        tv: a.tv,
+        blurEvery: a['blur-every'],
+        blurSigma: a['blur-sigma'],
+        bilateralEvery: a['bilateral-every'],
+        param: a.param,
+        decorrelate: a.decorrelate,
+        diversity: a.diversity,
+        diversityLayer: a['diversity-layer'],
+      };
+      const scale = numberList(a.scale, '--scale', 2);
+      if (a.jitter !== undefined || scale || a.rotate !== undefined) {
+        const robust: RobustOptions = {};
+        if (a.jitter !== undefined) robust.jitter = a.jitter;
+        if (scale) robust.scales = { min: scale[0]!, max: scale[1]! };
+        if (a.rotate !== undefined) robust.rotate = { min: -a.rotate, max: a.rotate };
+        options.robust = robust;
       }
-      printResult(result);
-    },
-  );
+      const { visualizePixel } = await import('../../optvis/render/visualize.ts');
+      result = await visualizePixel({
+        ...common,
+        model: a.model,
+        objective: a.objective,
+        method,
+        options,
+        input,
+        initImage: a['init-image'],
+        progress: progressReporter(method, a.steps ?? 256),
+      });
+    }
+    printResult(result);
+  },
+);

@@ -18,6 +18,8 @@ import { pixelsOf } from '../param/pixels.ts';
 import { render } from './loop.ts';
 import type { Optimizer } from './optimizers.ts';
 import { Rng } from '../../util/rng.ts';
+import { DREAM_DEFAULTS } from './dream-defaults.ts';
+export { DREAM_DEFAULTS };
 
 export interface DreamOptions extends SessionOptions {
   /** Layer (tensor name or alias) whose mean of squares is maximized; an objective expression works too. */
@@ -32,8 +34,6 @@ export interface DreamOptions extends SessionOptions {
   seed: number;
   onStep?: (octave: number, step: number, value: number) => void;
 }
-
-export const DREAM_DEFAULTS = { octaves: 4, octaveScale: 1.4, stepsPerOctave: 10, step: 1.5 / 255, jitter: 32, seed: 0 };
 
 /** The classifier cut at `layer`, taking display images of size `size` (fully convolutional up to there). */
 export function networkUpTo(classifier: Classifier, layer: string, size: Size2): { model: Model; tensor: string } {
