@@ -6,6 +6,7 @@ export * from './onnx/proto.ts';
 export * from './onnx/builder.ts';
 export * from './runtime/session.ts';
 export * from './runtime/npy.ts';
+export { programCacheDir, programCacheLimit, listPrograms, clearPrograms, type CacheEntryInfo } from './runtime/program-cache.ts';
 export * from './shared-path.ts';
 export * from './caffe/index.ts';
 export * from './tfjs/index.ts';
