@@ -3,13 +3,14 @@ import type { Argv } from 'yargs';
 import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { visualizeDgn, visualizePixel, type VisualizeResult } from '../../optvis/render/visualize.ts';
+import { visualizePpgn } from '../../optvis/render/visualize-ppgn.ts';
 import { PIXEL_METHODS, type PixelMethod, type PixelOptions } from '../../optvis/render/pixel.ts';
 import type { InputConvention } from '../../classifier/card.ts';
 import type { RobustOptions } from '../../optvis/transforms/transforms.ts';
 import { encodeImages } from '../../optvis/param/encode.ts';
 import { ProgressLine } from '../../util/progress.ts';
 
-export const METHODS = ['dgn', ...PIXEL_METHODS] as const;
+export const METHODS = ['dgn', 'ppgn', ...PIXEL_METHODS] as const;
 
 export function numberList(text: string | undefined, what: string, count?: number): number[] | undefined {
   if (text === undefined) return undefined;
@@ -104,7 +105,14 @@ export const visualizeCommand: CommandModule = (y) =>
           .option('encoder', { type: 'string', describe: 'MODEL:TENSOR whose activations are the code of --init-image' })
           .option('mode', { choices: ['fused', 'chained'] as const, describe: 'one compiled program, or generator and classifier chained through TypeScript' })
           .option('bounds', { type: 'boolean', default: true, describe: "clip the code to the generator's bounds (--no-bounds: don't)" })
-          .option('to-classifier', { choices: ['center-crop', 'resize'] as const, describe: 'how the generator output reaches the classifier input' }),
+          .option('to-classifier', { choices: ['center-crop', 'resize'] as const, describe: 'how the generator output reaches the classifier input' })
+          .group(['samples', 'every', 'eps1', 'eps2', 'eps3', 'code-layer'], 'PPGN:')
+          .option('samples', { type: 'number', describe: 'ppgn: emit a chain of N samples (frames/), one every --every steps' })
+          .option('every', { type: 'number', describe: 'ppgn: steps between chain samples' })
+          .option('eps1', { type: 'number', describe: 'ppgn: weight of the prior term E(G(h)) - h' })
+          .option('eps2', { type: 'number', describe: 'ppgn: weight of d log p(y|x) / dh' })
+          .option('eps3', { type: 'number', describe: 'ppgn: noise std' })
+          .option('code-layer', { type: 'string', describe: "ppgn: the classifier tensor the generator inverts (default: the generator card's encoder)" }),
       ),
     async (a) => {
       const method = (a.method as string | undefined) ?? (a.generator ? 'dgn' : 'fourier');
@@ -115,7 +123,29 @@ export const visualizeCommand: CommandModule = (y) =>
       if (a.steps !== undefined && (!Number.isInteger(a.steps) || (a.steps as number) < 0)) throw new FvizError(`--steps ${a.steps} must be a non-negative integer`);
       const common = { out: a.out as string, device: a.device as 'cpu' | 'cuda', threads: a.threads as number | undefined, command: process.argv.slice(2).join(' ') };
       let result: VisualizeResult;
-      if (method === 'dgn') {
+      if (method === 'ppgn') {
+        const steps = a.steps as number | undefined;
+        result = await visualizePpgn({
+          ...common,
+          model: a.model as string | undefined,
+          generator: (a.generator as string | undefined) ?? defaultGenerator(a.model as string | undefined),
+          objective: a.objective as string,
+          steps,
+          settings: { eps1: a.eps1 as number | undefined, eps2: a.eps2 as number | undefined, eps3: a.eps3 as number | undefined, lr: (a['start-step'] as number | undefined) ?? (a.lr as number | undefined), lrEnd: (a['end-step'] as number | undefined) ?? (a['end-lr'] as number | undefined) },
+          samples: a.samples as number | undefined,
+          every: a.every as number | undefined,
+          codeLayer: a['code-layer'] as string | undefined,
+          init: a.init as 'zeros' | 'random' | undefined,
+          initStd: a['init-std'] as number | undefined,
+          seed: a.seed as number,
+          batch,
+          frames,
+          input: inputOverrides(a),
+          toClassifier: a['to-classifier'] as 'center-crop' | 'resize' | undefined,
+          noBounds: a.bounds === false,
+          progress: progressReporter('ppgn', steps ?? 200),
+        });
+      } else if (method === 'dgn') {
         const generator = (a.generator as string | undefined) ?? defaultGenerator(a.model as string | undefined);
         if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
         let init: 'zeros' | 'random' | Float32Array | undefined = a.init as 'zeros' | 'random' | undefined;
