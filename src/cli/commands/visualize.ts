@@ -8,6 +8,7 @@ import { PIXEL_METHODS, type PixelMethod, type PixelOptions } from '../../optvis
 import type { InputConvention } from '../../classifier/card.ts';
 import type { RobustOptions } from '../../optvis/transforms/transforms.ts';
 import { encodeImages } from '../../optvis/param/encode.ts';
+import { averageSpectrum } from '../../dataset/spectrum.ts';
 import { ProgressLine } from '../../util/progress.ts';
 
 export const METHODS = ['dgn', 'ppgn', ...PIXEL_METHODS] as const;
@@ -78,7 +79,7 @@ export const visualizeCommand: CommandModule = (y) =>
           .option('seed', { type: 'number', default: 0 })
           .option('batch', { type: 'number', default: 1, describe: 'optimize N images at once' })
           .option('frames', { type: 'string', describe: 'steps to save into OUT/frames, e.g. 0,4,48,2048' })
-          .option('optimizer', { choices: ['adam', 'normalized', 'nguyen'] as const, describe: "adam, or Nguyen's normalized step (step / mean|g|)" })
+          .option('optimizer', { choices: ['adam', 'normalized', 'nguyen', 'nadam'] as const, describe: "adam, or Nguyen's normalized step (step / mean|g|)" })
           .option('lr', { type: 'number', describe: 'learning rate (adam) or start step size (normalized)' })
           .option('end-lr', { type: 'number', describe: 'normalized step: final step size (linear decay)' })
           .group(['l2', 'tv', 'blur-every', 'blur-sigma', 'bilateral-every', 'jitter', 'scale', 'rotate', 'param', 'decorrelate', 'diversity', 'diversity-layer', 'init-image'], 'pixel-space:')
@@ -112,7 +113,10 @@ export const visualizeCommand: CommandModule = (y) =>
           .option('eps1', { type: 'number', describe: 'ppgn: weight of the prior term E(G(h)) - h' })
           .option('eps2', { type: 'number', describe: 'ppgn: weight of d log p(y|x) / dh' })
           .option('eps3', { type: 'number', describe: 'ppgn: noise std' })
-          .option('code-layer', { type: 'string', describe: "ppgn: the classifier tensor the generator inverts (default: the generator card's encoder)" }),
+          .option('code-layer', { type: 'string', describe: "ppgn: the classifier tensor the generator inverts (default: the generator card's encoder)" })
+          .group(['dataset', 'transparency'], 'MaCo:')
+          .option('dataset', { type: 'string', describe: "maco: cifar10 or an image folder whose average spectrum is the fixed magnitude (cached)" })
+          .option('transparency', { type: 'boolean', describe: 'maco: also write transparency.png, the accumulated |gradient| per pixel' }),
       ),
     async (a) => {
       const method = (a.method as string | undefined) ?? (a.generator ? 'dgn' : 'fourier');
@@ -186,7 +190,7 @@ export const visualizeCommand: CommandModule = (y) =>
           frames,
           lr: a.lr as number | undefined,
           endLr: a['end-lr'] as number | undefined,
-          optimizer: a.optimizer === 'nguyen' ? 'normalized' : (a.optimizer as 'adam' | 'normalized' | undefined),
+          optimizer: a.optimizer === 'nguyen' ? 'normalized' : (a.optimizer as 'adam' | 'normalized' | 'nadam' | undefined),
           l2: a.l2 as number | undefined,
           tv: a.tv as number | undefined,
           blurEvery: a['blur-every'] as number | undefined,
@@ -196,6 +200,7 @@ export const visualizeCommand: CommandModule = (y) =>
           decorrelate: a.decorrelate as boolean | undefined,
           diversity: a.diversity as number | undefined,
           diversityLayer: a['diversity-layer'] as string | undefined,
+          transparency: a.transparency as boolean | undefined,
         };
         const scale = numberList(a.scale as string | undefined, '--scale', 2);
         if (a.jitter !== undefined || scale || a.rotate !== undefined) {
@@ -213,6 +218,7 @@ export const visualizeCommand: CommandModule = (y) =>
           options,
           input: inputOverrides(a),
           initImage: a['init-image'] as string | undefined,
+          spectrum: a.dataset ? (size) => averageSpectrum(a.dataset as string, size) : undefined,
           progress: progressReporter(method, (a.steps as number | undefined) ?? 256),
         });
       }
