@@ -12,6 +12,7 @@ import { evalCommand } from './eval.ts';
 import { compareCommand } from './compare.ts';
 import { examplesCommand } from './examples.ts';
 import { facetsCommand } from './facets.ts';
+import { accentuateCommand } from './accentuate.ts';
 
 export type { CommandModule } from './types.ts';
 
@@ -20,3 +21,4 @@ commands.push(inspectCommand);
 commands.push(trainCommand, evalCommand);
 commands.push(compareCommand);
 commands.push(examplesCommand, facetsCommand);
+commands.push(accentuateCommand);
