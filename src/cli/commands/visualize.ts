@@ -4,14 +4,14 @@ import type { CommandModule } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import { visualizeDgn, visualizePixel, type VisualizeResult } from '../../optvis/render/visualize.ts';
 import { visualizePpgn } from '../../optvis/render/visualize-ppgn.ts';
-import { PIXEL_METHODS, type PixelMethod, type PixelOptions } from '../../optvis/render/pixel.ts';
+import { DATASET_METHODS, PIXEL_METHODS, type PixelMethod, type PixelOptions } from '../../optvis/render/pixel.ts';
 import type { InputConvention } from '../../classifier/card.ts';
 import type { RobustOptions } from '../../optvis/transforms/transforms.ts';
 import { encodeImages } from '../../optvis/param/encode.ts';
 import { averageSpectrum } from '../../dataset/spectrum.ts';
 import { ProgressLine } from '../../util/progress.ts';
 
-export const METHODS = ['dgn', 'ppgn', ...PIXEL_METHODS] as const;
+export const METHODS = ['dgn', 'ppgn', ...PIXEL_METHODS, ...DATASET_METHODS] as const;
 
 export function numberList(text: string | undefined, what: string, count?: number): number[] | undefined {
   if (text === undefined) return undefined;

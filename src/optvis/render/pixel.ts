@@ -23,7 +23,7 @@ import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.t
 import { render, type RenderResult } from './loop.ts';
 import { methodPreset, piecesFor, type MethodName } from './presets.ts';
 
-export { PIXEL_METHODS, methodPreset, type PixelMethod, type MethodName } from './presets.ts';
+export { PIXEL_METHODS, DATASET_METHODS, methodPreset, type PixelMethod, type MethodName } from './presets.ts';
 
 export interface PixelOptions {
   steps: number;

@@ -11,7 +11,9 @@ import { tv } from '../penalties/tv.ts';
 import type { RobustOptions } from '../transforms/transforms.ts';
 import type { PixelOptions } from './pixel.ts';
 
-export const PIXEL_METHODS = ['naive', 'l2', 'tv', 'blur', 'bilateral', 'robust', 'fourier', 'maco'] as const;
+export const PIXEL_METHODS = ['naive', 'l2', 'tv', 'blur', 'bilateral', 'robust', 'fourier'] as const;
+/** Pixel-space methods that need a dataset (MaCo's magnitude is its average spectrum): not in the default lists. */
+export const DATASET_METHODS = ['maco'] as const;
 export type PixelMethod = (typeof PIXEL_METHODS)[number];
 /** A built-in pixel method or one added with registerMethod. */
 export type MethodName = PixelMethod | (string & {});
