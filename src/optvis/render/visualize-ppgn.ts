@@ -28,6 +28,8 @@ export function ppgnSettings(card: Generator['card'], overrides: Partial<PpgnSet
   const fromCard = (card['ppgn'] ?? {}) as Partial<PpgnSettings>;
   const s: PpgnSettings = { ...NGUYEN_PPGN, ...fromCard };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
+  // A step size given alone is constant: it does not decay towards the card's end step.
+  if (overrides.lr !== undefined && overrides.lrEnd === undefined) s.lrEnd = overrides.lr;
   return s;
 }
 
