@@ -210,6 +210,6 @@ describe('compare runs', () => {
     expect(existsSync(join(out, 'runs', 'conv2-1-at-3_4', 'l2', 'seed-0', 'run.json'))).toBe(true);
     const bad = fviz('--model', models.classifier, '--objective', 'class:dog', '--methods', 'naive,sharpen', '--out', join(root, 'cli-bad'));
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim().split('\n')).toEqual([`fviz: --methods: unknown method 'sharpen'; choose from dgn,naive,l2,tv,blur,bilateral,robust,fourier`]);
+    expect(bad.stderr.trim().split('\n')).toEqual([`fviz: --methods: unknown method 'sharpen'; choose from dgn,ppgn,naive,l2,tv,blur,bilateral,robust,fourier,maco`]);
   });
 });

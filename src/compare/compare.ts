@@ -10,6 +10,8 @@ import { defaultGenerator, resolveClassifier, resolveGenerator } from '../models
 import { fileSha256, VERSION, type RunRecord } from '../util/run-record.ts';
 import { PIXEL_METHODS, type PixelMethod } from '../optvis/render/pixel.ts';
 import { visualizeDgn, visualizePixel } from '../optvis/render/visualize.ts';
+import { ppgnSettings, visualizePpgn } from '../optvis/render/visualize-ppgn.ts';
+import { averageSpectrum } from '../dataset/spectrum.ts';
 import { writeAtomic } from '../onnx/proto.ts';
 import { readImage } from '../render/image.ts';
 import type { SessionOptions } from '../runtime/session.ts';
@@ -66,7 +68,7 @@ export interface CompareResult {
 }
 
 function defaultMethods(hasGenerator: boolean): CompareMethod[] {
-  return hasGenerator ? [...COMPARE_METHODS] : [...PIXEL_METHODS];
+  return hasGenerator ? ['dgn', ...PIXEL_METHODS] : [...PIXEL_METHODS];
 }
 
 export async function compare(opts: CompareOptions): Promise<CompareResult> {
@@ -79,8 +81,9 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   const methods = opts.methods ?? defaultMethods(generatorSpec !== undefined);
   for (const m of methods) if (!COMPARE_METHODS.includes(m)) throw new FvizError(`unknown method '${m}': choose from ${COMPARE_METHODS.join(', ')}`);
   if (new Set(methods).size !== methods.length) throw new FvizError(`--methods lists a method twice: ${methods.join(',')}`);
-  const usesDgn = methods.includes('dgn');
-  if (usesDgn && !generatorSpec) throw new FvizError('method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path)');
+  const usesDgn = methods.includes('dgn') || methods.includes('ppgn');
+  if (usesDgn && !generatorSpec) throw new FvizError(`method ${methods.includes('dgn') ? 'dgn' : 'ppgn'} needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path)`);
+  if (methods.includes('maco') && !opts.dataset) throw new FvizError('method maco needs --dataset cifar10 or an image folder: its average spectrum is the fixed magnitude');
   const generator = usesDgn ? resolveGenerator(generatorSpec!) : undefined;
   for (const o of opts.objectives) targetUnit(o); // objective syntax errors before any work
   const judgeClassifier = opts.judge ? resolveClassifier(opts.judge) : undefined;
@@ -91,6 +94,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     seeds,
     steps: opts.steps,
     dgnSteps: generator?.card.dgn?.steps ?? 200,
+    ppgnSteps: generator ? ppgnSettings(generator.card).steps : undefined,
     frames: opts.frames,
   });
 
@@ -115,8 +119,11 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     const common = { ...session, model: modelSpec, objective: spec.objective, out: dir, input: opts.input, progress, command: 'compare' };
     if (spec.method === 'dgn') {
       await visualizeDgn({ ...common, generator: generatorSpec!, steps: spec.steps, seed: spec.seed, frames: spec.frames, warn: opts.warn });
+    } else if (spec.method === 'ppgn') {
+      await visualizePpgn({ ...common, generator: generatorSpec!, steps: spec.steps, seed: spec.seed, frames: spec.frames });
     } else {
-      await visualizePixel({ ...common, method: spec.method as PixelMethod, options: { steps: spec.steps, seed: spec.seed, frames: spec.frames } });
+      const spectrum = spec.method === 'maco' ? (size: [number, number]) => averageSpectrum(opts.dataset!, size) : undefined;
+      await visualizePixel({ ...common, method: spec.method as PixelMethod, options: { steps: spec.steps, seed: spec.seed, frames: spec.frames }, spectrum });
     }
     doneSteps += spec.steps;
   }

@@ -3,10 +3,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvizError } from '../errors.ts';
-import { PIXEL_METHODS, pixelOptions, type PixelMethod } from '../optvis/render/pixel.ts';
+import { DATASET_METHODS, PIXEL_METHODS, pixelOptions, type PixelMethod } from '../optvis/render/pixel.ts';
 import type { RunRecord } from '../util/run-record.ts';
 
-export const COMPARE_METHODS = ['dgn', ...PIXEL_METHODS] as const;
+export const COMPARE_METHODS = ['dgn', 'ppgn', ...PIXEL_METHODS, ...DATASET_METHODS] as const;
 export type CompareMethod = (typeof COMPARE_METHODS)[number];
 
 export interface RunSpec {
@@ -69,6 +69,8 @@ export interface PlanOptions {
   steps?: number;
   /** Default steps of DGN-AM for the generator in use. */
   dgnSteps: number;
+  /** Default steps of PPGN for the generator in use (200). */
+  ppgnSteps?: number;
   frames?: number[];
 }
 
@@ -80,7 +82,7 @@ export function planRuns(o: PlanOptions): RunSpec[] {
   const runs: RunSpec[] = [];
   o.objectives.forEach((objective, objectiveIndex) => {
     for (const method of o.methods) {
-      const steps = o.steps ?? (method === 'dgn' ? o.dgnSteps : pixelOptions(method as PixelMethod).steps);
+      const steps = o.steps ?? (method === 'dgn' ? o.dgnSteps : method === 'ppgn' ? (o.ppgnSteps ?? 200) : pixelOptions(method as PixelMethod).steps);
       for (let seed = 0; seed < o.seeds; seed++)
         runs.push({ objective, objectiveIndex, method, seed, steps, frames: framesFor(steps, o.frames), dir: `runs/${slugs[objectiveIndex]}/${method}/seed-${seed}` });
     }

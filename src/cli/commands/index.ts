@@ -18,6 +18,7 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   examples: async () => (await import('./examples.ts')).examplesCommand,
   facets: async () => (await import('./facets.ts')).facetsCommand,
   cache: async () => (await import('./cache.ts')).cacheCommand,
+  accentuate: async () => (await import('./accentuate.ts')).accentuateCommand,
 };
 
 /** The commands named in args, or all of them when none is. */

@@ -66,7 +66,17 @@ export const visualizeCommand = defineCommand(
           .option('encoder', { type: 'string', describe: 'MODEL:TENSOR whose activations are the code of --init-image' })
           .option('mode', { choices: ['fused', 'chained'] as const, describe: 'one compiled program, or generator and classifier chained through TypeScript' })
           .option('bounds', { type: 'boolean', default: true, describe: "clip the code to the generator's bounds (--no-bounds: don't)" })
-          .option('to-classifier', { choices: ['center-crop', 'resize'] as const, describe: 'how the generator output reaches the classifier input' }),
+          .option('to-classifier', { choices: ['center-crop', 'resize'] as const, describe: 'how the generator output reaches the classifier input' })
+          .group(['samples', 'every', 'eps1', 'eps2', 'eps3', 'code-layer'], 'PPGN:')
+          .option('samples', { type: 'number', describe: 'ppgn: emit a chain of N samples (frames/), one every --every steps' })
+          .option('every', { type: 'number', describe: 'ppgn: steps between chain samples' })
+          .option('eps1', { type: 'number', describe: 'ppgn: weight of the prior term E(G(h)) - h' })
+          .option('eps2', { type: 'number', describe: 'ppgn: weight of d log p(y|x) / dh' })
+          .option('eps3', { type: 'number', describe: 'ppgn: noise std' })
+          .option('code-layer', { type: 'string', describe: "ppgn: the classifier tensor the generator inverts (default: the generator card's encoder)" })
+          .group(['dataset', 'transparency'], 'MaCo:')
+          .option('dataset', { type: 'string', describe: 'maco: cifar10 or an image folder whose average spectrum is the fixed magnitude (cached)' })
+          .option('transparency', { type: 'boolean', describe: 'maco: also write transparency.png, the accumulated |gradient| per pixel' }),
       ),
   async (a) => {
     const method = a.method ?? (a.generator ? 'dgn' : 'fourier');
@@ -77,17 +87,39 @@ export const visualizeCommand = defineCommand(
     const common = { out: a.out, device: a.device, threads: a.threads, command: process.argv.slice(2).join(' ') };
     const input = inputOverrides(a);
     let generator: string | undefined;
-    if (method === 'dgn') {
+    if (method === 'dgn' || method === 'ppgn') {
       const { defaultGenerator } = await import('../../models/registry.ts');
       generator = a.generator ?? defaultGenerator(a.model);
-      if (!generator) throw new FvizError('--method dgn needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier');
+      if (!generator) throw new FvizError(`--method ${method} needs --generator (embedded, dgn-fc6, twin:fc6-generator, or an .onnx path) when --model is not the embedded classifier`);
       if (a['init-image'] && !a.encoder) throw new FvizError('--init-image with --method dgn needs --encoder MODEL:TENSOR (the layer the generator inverts)');
     }
     // A typo in the objective fails here, before the model is prepared or the engine loaded.
     const { checkObjective } = await import('../../optvis/objectives/check.ts');
     checkObjective(a.model, a.objective, input);
     let result: VisualizeResult;
-    if (generator !== undefined) {
+    if (method === 'ppgn' && generator !== undefined) {
+      const { visualizePpgn } = await import('../../optvis/render/visualize-ppgn.ts');
+      result = await visualizePpgn({
+        ...common,
+        model: a.model,
+        generator,
+        objective: a.objective,
+        steps: a.steps,
+        settings: { eps1: a.eps1, eps2: a.eps2, eps3: a.eps3, lr: a['start-step'] ?? a.lr, lrEnd: a['end-step'] ?? a['end-lr'] },
+        samples: a.samples,
+        every: a.every,
+        codeLayer: a['code-layer'],
+        init: a.init,
+        initStd: a['init-std'],
+        seed: a.seed,
+        batch,
+        frames,
+        input,
+        toClassifier: a['to-classifier'],
+        noBounds: a.bounds === false,
+        progress: progressReporter('ppgn', a.steps ?? 200),
+      });
+    } else if (generator !== undefined) {
       const [{ visualizeDgn }, { encodeImages }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../optvis/param/encode.ts')]);
       let init: 'zeros' | 'random' | Float32Array | undefined = a.init;
       if (a['init-image'] && a.encoder) init = await encodeImages(a.encoder, [a['init-image']], { threads: common.threads });
@@ -133,6 +165,7 @@ export const visualizeCommand = defineCommand(
         decorrelate: a.decorrelate,
         diversity: a.diversity,
         diversityLayer: a['diversity-layer'],
+        transparency: a.transparency,
       };
       const scale = numberList(a.scale, '--scale', 2);
       if (a.jitter !== undefined || scale || a.rotate !== undefined) {
@@ -142,7 +175,8 @@ export const visualizeCommand = defineCommand(
         if (a.rotate !== undefined) robust.rotate = { min: -a.rotate, max: a.rotate };
         options.robust = robust;
       }
-      const { visualizePixel } = await import('../../optvis/render/visualize.ts');
+      const [{ visualizePixel }, { averageSpectrum }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../dataset/spectrum.ts')]);
+      const dataset = a.dataset ?? '';
       result = await visualizePixel({
         ...common,
         model: a.model,
@@ -151,6 +185,7 @@ export const visualizeCommand = defineCommand(
         options,
         input,
         initImage: a['init-image'],
+        spectrum: a.dataset ? (size) => averageSpectrum(dataset, size) : undefined,
         progress: progressReporter(method, a.steps ?? 256),
       });
     }

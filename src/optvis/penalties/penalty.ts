@@ -11,6 +11,8 @@ export interface Penalty {
   readonly weight: number;
   /** d penalty / d image at `x` ([N, 3, H, W] in [0, 1]). */
   gradient(x: Nchw): Nchw;
+  /** The weight multiplies the gradient as it is (a loss term objective - w * penalty), not relative to the pull. */
+  readonly absolute?: boolean;
 }
 
 export interface FilterOutput {

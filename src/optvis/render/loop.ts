@@ -97,7 +97,11 @@ export async function render(spec: RenderSpec): Promise<RenderResult> {
     // equal the objective's, so a preset means the same on any model and unit.
     if (penalties.length) {
       const pull = meanAbs(g.data);
-      for (const p of penalties) subRelative(g.data, p.gradient(current).data, p.weight, pull);
+      for (const p of penalties) {
+        const pg = p.gradient(current).data;
+        if (p.absolute) for (let k = 0; k < g.data.length; k++) g.data[k]! -= p.weight * pg[k]!;
+        else subRelative(g.data, pg, p.weight, pull);
+      }
     }
     const gParam = await param.backward(g);
     optimizer.step(param.values, gParam, spec.stepSize(i));

@@ -13,21 +13,26 @@ import type { RobustOptions } from '../transforms/transforms.ts';
 import { robust as robustSampler } from '../transforms/index.ts';
 import { fourierImage } from '../param/fourier-image.ts';
 import { pixelParam } from '../param/pixels.ts';
+import { macoImage, type MacoParam } from '../param/maco.ts';
+import { cropping } from '../transforms/crops.ts';
+import { NAdam } from './nadam.ts';
+import { FvizError } from '../../errors.ts';
+import { nchw } from '../../image/nchw.ts';
 import { Rng } from '../../util/rng.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
 import { render, type RenderResult } from './loop.ts';
 import { methodPreset, piecesFor, type MethodName } from './presets.ts';
 
-export { PIXEL_METHODS, methodPreset, type PixelMethod, type MethodName } from './presets.ts';
+export { PIXEL_METHODS, DATASET_METHODS, methodPreset, type PixelMethod, type MethodName } from './presets.ts';
 
 export interface PixelOptions {
   steps: number;
   seed: number;
   batch: number;
-  param: 'pixel' | 'fourier';
+  param: 'pixel' | 'fourier' | 'maco';
   /** Lucid's color decorrelation (Fourier parameterization). */
   decorrelate: boolean;
-  optimizer: 'adam' | 'normalized';
+  optimizer: 'adam' | 'normalized' | 'nadam';
   /** Adam's learning rate, or the normalized step's start size. */
   lr: number;
   /** Normalized step: final step size (linear decay from lr). */
@@ -56,6 +61,14 @@ export interface PixelOptions {
   diversity: number;
   diversityLayer?: string;
   frames: number[];
+  /** MaCo: the fixed Fourier magnitude, [3, H, W] (a dataset's average spectrum, dataset/spectrum.ts). */
+  magnitude?: Float64Array;
+  /** Random crops: the box side as a fraction [min, max] of the image's, resized to the input (replaces robust). */
+  cropBox?: [number, number];
+  /** Std of the Gaussian noise added to each crop. */
+  cropNoise?: number;
+  /** Keep the accumulated |d objective / d image| (MaCo's transparency map). */
+  transparency?: boolean;
   /** Weights of penalties added with registerPenalty, by name. */
   penalties?: Record<string, number>;
   /** Periods of filters added with registerFilter, by name. */
@@ -119,6 +132,21 @@ export async function pixelNetwork(opts: PixelProgramOptions): Promise<Objective
 export interface PixelResult extends RenderResult {
   /** Applications of blur and bilateral filter and pixels clipped (plus any registered filter). */
   filters: { blur: number; bilateral: number; clipped: number } & Record<string, number>;
+  /** MaCo: the accumulated |d objective / d image| per item, mean over channels, scaled to [0, 1] (grey). */
+  transparency?: Nchw;
+}
+
+/** The accumulated gradient magnitude as a grey image per item, its maximum at 1. */
+export function transparencyImage(acc: Float64Array, n: number, h: number, w: number): Nchw {
+  const out = nchw(n, 3, h, w);
+  const hw = h * w;
+  for (let i = 0; i < n; i++) {
+    const m = new Float64Array(hw);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < hw; p++) m[p]! += acc[(i * 3 + c) * hw + p]! / 3;
+    const max = Math.max(...m) || 1;
+    for (let c = 0; c < 3; c++) for (let p = 0; p < hw; p++) out.data[(i * 3 + c) * hw + p] = m[p]! / max;
+  }
+  return out;
 }
 
 /** Runs a pixel-space visualization with a compiled network program: the preset's pieces through the render loop. */
@@ -127,12 +155,17 @@ export async function runPixel(net: ObjectiveGradient, size: Size2, o: PixelOpti
   const N = o.batch;
   const rng = new Rng(o.seed);
   const trng = new Rng(o.seed + 104729);
+  if (o.param === 'maco' && !o.magnitude) throw new FvizError('--method maco needs --dataset cifar10 or an image folder: its average spectrum is the fixed magnitude');
+  const maco: MacoParam | undefined = o.param === 'maco' ? macoImage(N, H, W, rng, { magnitude: o.magnitude! }) : undefined;
   const param =
-    o.param === 'fourier'
+    maco ??
+    (o.param === 'fourier'
       ? await fourierImage(N, H, W, rng, { decorrelate: o.decorrelate, initStd: o.fourierInitStd }, session)
-      : pixelParam(N, H, W, rng, { initStd: o.initStd, initImage: o.initImage });
-  const optimizer: Optimizer = o.optimizer === 'adam' ? new Adam(param.values.length, param.itemSize) : new NormalizedStep(param.itemSize);
+      : pixelParam(N, H, W, rng, { initStd: o.initStd, initImage: o.initImage }));
+  const optimizer: Optimizer =
+    o.optimizer === 'adam' ? new Adam(param.values.length, param.itemSize) : o.optimizer === 'nadam' ? new NAdam(param.values.length) : new NormalizedStep(param.itemSize);
   const robust = o.robust ? { ...robustForSize(o.robust, size), outSize: size } : undefined;
+  const transforms = o.cropBox ? cropping(size, o.cropBox, o.cropNoise ?? 0) : robust ? robustSampler(robust) : undefined;
   const { penalties, filters } = piecesFor(o);
   const res = await render({
     network: net,
@@ -140,12 +173,13 @@ export async function runPixel(net: ObjectiveGradient, size: Size2, o: PixelOpti
     steps: o.steps,
     optimizer,
     stepSize: (i) => (o.optimizer === 'normalized' ? linearStep(o.lr, o.endLr ?? o.lr, i, o.steps) : o.lr),
-    transforms: robust ? robustSampler(robust) : undefined,
+    transforms,
     rng: trng,
     penalties,
     filters,
     frames: o.frames,
     onStep,
   });
-  return { ...res, filters: { blur: 0, bilateral: 0, clipped: 0, ...res.filters } };
+  const transparency = maco && o.transparency ? transparencyImage(maco.transparency, N, H, W) : undefined;
+  return { ...res, filters: { blur: 0, bilateral: 0, clipped: 0, ...res.filters }, transparency };
 }

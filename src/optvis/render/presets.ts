@@ -12,6 +12,8 @@ import type { RobustOptions } from '../transforms/transforms.ts';
 import type { PixelOptions } from './pixel.ts';
 
 export const PIXEL_METHODS = ['naive', 'l2', 'tv', 'blur', 'bilateral', 'robust', 'fourier'] as const;
+/** Pixel-space methods that need a dataset (MaCo's magnitude is its average spectrum): not in the default lists. */
+export const DATASET_METHODS = ['maco'] as const;
 export type PixelMethod = (typeof PIXEL_METHODS)[number];
 /** A built-in pixel method or one added with registerMethod. */
 export type MethodName = PixelMethod | (string & {});
@@ -21,15 +23,20 @@ export interface MethodRow {
   describe: string;
   /** How the image is parameterized: pixels (or Fourier, through `preset.param`), or a generator's code. */
   param: 'pixel' | 'generator';
+  /** Needs a dataset (MaCo: its average spectrum is the fixed magnitude). */
+  dataset?: boolean;
   /** The pieces switched on. */
   preset: Partial<PixelOptions>;
 }
 
 const LUCID_ROBUST: RobustOptions = {};
+/** MaCo's settings for classifier-sized images (Horama crops 0.20-0.25 of a 1280-pixel canvas for a 224 input; here the canvas is the input). */
+const MACO: Partial<PixelOptions> = { param: 'maco', optimizer: 'nadam', lr: 0.2, cropBox: [0.7, 1.0], cropNoise: 0.05 };
 
 /** Every method of `fviz visualize --method`. */
 export const METHODS = new Map<string, MethodRow>([
   ['dgn', { describe: "Nguyen et al.'s DGN-AM in the code of a generator", param: 'generator', preset: {} }],
+  ['ppgn', { describe: "Nguyen et al.'s PPGN-h: the code sampled with the prior E(G(h)) - h, the condition and noise", param: 'generator', preset: {} }],
   ['naive', { describe: 'gradient ascent (Adam) from noise', param: 'pixel', preset: {} }],
   ['l2', { describe: 'plus an L2 penalty towards grey', param: 'pixel', preset: { l2: 0.5 } }],
   ['tv', { describe: 'plus a total-variation penalty', param: 'pixel', preset: { tv: 1 } }],
@@ -37,6 +44,7 @@ export const METHODS = new Map<string, MethodRow>([
   ['bilateral', { describe: 'plus a bilateral filter every k steps', param: 'pixel', preset: { bilateralEvery: 2, bilateralSigmaSpatial: 1.0, bilateralSigmaRange: 0.6 } }],
   ['robust', { describe: 'random pad, jitter, scale and rotation each step', param: 'pixel', preset: { robust: LUCID_ROBUST } }],
   ['fourier', { describe: "Lucid's decorrelated Fourier parameterization, plus robust", param: 'pixel', preset: { param: 'fourier', decorrelate: true, robust: LUCID_ROBUST } }],
+  ['maco', { describe: "Fel et al.'s MaCo: only the Fourier phase, the magnitude a dataset's average spectrum; random crops and noise, NAdam", param: 'pixel', dataset: true, preset: MACO }],
 ]);
 
 /** The pieces of a method preset: each row turns options into a penalty or a filter (or nothing). */

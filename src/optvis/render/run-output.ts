@@ -23,6 +23,8 @@ async function writePngAtomic(img: Nchw, index: number, path: string): Promise<v
 export interface RunImages {
   result: Nchw;
   frames: Map<number, Nchw>;
+  /** Further images by file stem (e.g. MaCo's transparency), written as STEM.png / STEM-K.png. */
+  extra?: Record<string, Nchw>;
 }
 
 /** Writes the images and run.json into `dir`; returns the relative paths written. */
@@ -35,6 +37,12 @@ export async function writeRun(dir: string, images: RunImages, record: Omit<RunR
     await writePngAtomic(images.result, k, join(dir, name));
     outputs.push(name);
   }
+  for (const [stem, img] of Object.entries(images.extra ?? {}))
+    for (let k = 0; k < img.dims[0]; k++) {
+      const name = k === 0 ? `${stem}.png` : `${stem}-${k}.png`;
+      await writePngAtomic(img, k, join(dir, name));
+      outputs.push(name);
+    }
   for (const [step, img] of [...images.frames].sort((a, b) => a[0] - b[0]))
     for (let k = 0; k < img.dims[0]; k++) {
       const name = `frames/step-${String(step).padStart(5, '0')}${n > 1 ? `-${k}` : ''}.png`;

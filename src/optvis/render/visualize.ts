@@ -216,6 +216,8 @@ export interface PixelVisualizeOptions extends SessionOptions {
   input?: Partial<InputConvention>;
   /** Start from this image file instead of noise (pixel parameterization). */
   initImage?: string;
+  /** MaCo's fixed magnitude at the classifier's input size (e.g. a dataset's average spectrum, dataset/spectrum.ts). */
+  spectrum?: (size: [number, number]) => Promise<Float64Array>;
   progress?: Progress;
   command?: string;
 }
@@ -229,6 +231,10 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
   if (o.diversity && !o.diversityLayer) throw new FvizError('--diversity needs --diversity-layer LAYER (a convolutional layer, e.g. the objective\'s)');
   const size = classifier.card.input.size;
   if (opts.initImage) o.initImage = await readImage(opts.initImage, { size });
+  if (o.param === 'maco' && !o.magnitude) {
+    if (!opts.spectrum) throw new FvizError('--method maco needs --dataset cifar10 or an image folder: its average spectrum is the fixed magnitude');
+    o.magnitude = await opts.spectrum([size[0], size[1]]);
+  }
   const model = loadPrepared(classifier.modelPath, o.batch, size);
   const net = await pixelNetwork({
     classifier: model,
@@ -248,7 +254,7 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
     await net.release();
   }
   const loopMs = performance.now() - t1;
-  const { initImage: _unused, ...params } = o;
+  const { initImage: _unused, magnitude: _magnitude, ...params } = o;
   const record: Omit<RunRecord, 'outputs'> = {
     tool: 'fviz',
     version: VERSION,
@@ -265,6 +271,6 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
     warnings: [],
     details: { initial: res.initial, filters: res.filters, networkMs: res.timing.networkMs, aroundMs: res.timing.aroundMs },
   };
-  const outputs = await writeRun(opts.out, { result: res.image, frames: res.frames }, record);
+  const outputs = await writeRun(opts.out, { result: res.image, frames: res.frames, extra: res.transparency ? { transparency: res.transparency } : undefined }, record);
   return { outDir: opts.out, outputs, final: res.final, history: res.history, record };
 }
