@@ -57,14 +57,15 @@ describe('installing onnxruntime-node without a download', () => {
     expect(readFileSync(join(repo, '.ci', 'run'), 'utf8')).toMatch(/^export ONNXRUNTIME_NODE_INSTALL=skip$/m);
   });
 
-  it('the repository denies the dependencies\' install scripts through allowScripts and has no unknown npm config', () => {
+  // The developers' guide asks for the .npmrc key as well (npm still warns that it does not know it): three
+  // switches, any one of which keeps the download away.
+  it('the repository denies the dependencies\' install scripts through allowScripts, and its .npmrc says skip', () => {
     const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
     expect(pkg.allowScripts?.['onnxruntime-node']).toBe(false);
-    expect(existsSync(join(repo, '.npmrc')) ? readFileSync(join(repo, '.npmrc'), 'utf8') : '').not.toMatch(/onnxruntime/);
+    expect(existsSync(join(repo, '.npmrc')) ? readFileSync(join(repo, '.npmrc'), 'utf8') : '').toMatch(/^onnxruntime-node-install=skip$/m);
     const env = postinstallEnv({});
     const get = spawnSync('npm', ['pkg', 'get', 'name'], { cwd: repo, env, encoding: 'utf8' });
     expect(get.status, get.stderr).toBe(0);
-    expect(get.stderr).not.toMatch(/Unknown (project|user|env) config/);
     if (!npmHasAllowScripts) {
       console.warn(`npm ${spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim()} has no install-scripts command: allowScripts unchecked`);
       return;
