@@ -26,6 +26,9 @@ export { robustPipeline, type Transform, type RobustOptions, type TransformSampl
 export { FourierParam, type FourierOptions } from './optvis/param/fourier.ts';
 // Visualization (optvis): the functions behind visualize, dream, grad and doctor, and the pieces.
 export { visualizeDgn, visualizePixel, type DgnVisualizeOptions, type PixelVisualizeOptions, type VisualizeResult, type Progress } from './optvis/render/visualize.ts';
+export { visualizePpgn, type PpgnVisualizeOptions } from './optvis/render/visualize-ppgn.ts';
+export { accentuate, ACCENT_DEFAULTS, type AccentuateOptions, type AccentSettings } from './optvis/render/accentuate.ts';
+export { averageSpectrum, type SpectrumOptions } from './analysis/spectrum.ts';
 export { runDgnAm, type DgnOptions, type DgnResult } from './optvis/render/dgn.ts';
 export { DgnProgram } from './optvis/param/generator.ts';
 export { runPixel, pixelNetwork, pixelOptions, type PixelOptions, type PixelResult } from './optvis/render/pixel.ts';

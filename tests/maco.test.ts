@@ -103,7 +103,7 @@ describe('MaCo', () => {
       for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) img.data[(c * 32 + y) * 32 + x] = 0.5 + 0.4 * Math.sin((a[0]! * y + a[1]! * x) / 5 + a[2]! + c);
       await writePng(img, join(folder, `${i}.png`));
     }
-    const { averageSpectrum } = await import('../src/dataset/spectrum.ts');
+    const { averageSpectrum } = await import('../src/analysis/spectrum.ts');
     const mag = await averageSpectrum(join(root, 'images'), [32, 32]);
     expect(readdirSync(join(root, 'cache', 'spectra')).length).toBe(1);
     expect(Array.from(await averageSpectrum(join(root, 'images'), [32, 32]))).toEqual(Array.from(mag));

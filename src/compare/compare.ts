@@ -11,7 +11,7 @@ import { fileSha256, VERSION, type RunRecord } from '../util/run-record.ts';
 import { PIXEL_METHODS, type PixelMethod } from '../optvis/render/pixel.ts';
 import { visualizeDgn, visualizePixel } from '../optvis/render/visualize.ts';
 import { ppgnSettings, visualizePpgn } from '../optvis/render/visualize-ppgn.ts';
-import { averageSpectrum } from '../dataset/spectrum.ts';
+import { averageSpectrum } from '../analysis/spectrum.ts';
 import { writeAtomic } from '../onnx/proto.ts';
 import { readImage } from '../render/image.ts';
 import type { SessionOptions } from '../runtime/session.ts';

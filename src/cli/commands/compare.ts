@@ -2,13 +2,13 @@ import { defineCommand } from './types.ts';
 import { FvizError } from '../../errors.ts';
 import type { CompareProgress } from '../../compare/compare.ts';
 import type { CompareMethod } from '../../compare/plan.ts';
-import { PIXEL_METHODS } from '../../optvis/render/presets.ts';
+import { DATASET_METHODS, PIXEL_METHODS } from '../../optvis/render/presets.ts';
 import { ProgressLine } from '../../util/progress.ts';
 import { framesOption, inputOptions, inputOverrides, warn } from './options.ts';
 import { MODEL_NAMES } from './models-arg.ts';
 
 /** The methods compare runs (compare/plan.ts COMPARE_METHODS, without loading the engine). */
-const COMPARE_METHODS: readonly CompareMethod[] = ['dgn', ...PIXEL_METHODS];
+const COMPARE_METHODS: readonly CompareMethod[] = ['dgn', 'ppgn', ...PIXEL_METHODS, ...DATASET_METHODS];
 
 /** Objectives separated by commas; the comma of a neuron's @Y,X stays inside its objective. */
 export function objectiveList(text: string | string[]): string[] {

@@ -175,7 +175,7 @@ export const visualizeCommand = defineCommand(
         if (a.rotate !== undefined) robust.rotate = { min: -a.rotate, max: a.rotate };
         options.robust = robust;
       }
-      const [{ visualizePixel }, { averageSpectrum }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../dataset/spectrum.ts')]);
+      const [{ visualizePixel }, { averageSpectrum }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../analysis/spectrum.ts')]);
       const dataset = a.dataset ?? '';
       result = await visualizePixel({
         ...common,

@@ -61,7 +61,7 @@ export interface PixelOptions {
   diversity: number;
   diversityLayer?: string;
   frames: number[];
-  /** MaCo: the fixed Fourier magnitude, [3, H, W] (a dataset's average spectrum, dataset/spectrum.ts). */
+  /** MaCo: the fixed Fourier magnitude, [3, H, W] (a dataset's average spectrum, analysis/spectrum.ts). */
   magnitude?: Float64Array;
   /** Random crops: the box side as a fraction [min, max] of the image's, resized to the input (replaces robust). */
   cropBox?: [number, number];

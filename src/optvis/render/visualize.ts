@@ -216,7 +216,7 @@ export interface PixelVisualizeOptions extends SessionOptions {
   input?: Partial<InputConvention>;
   /** Start from this image file instead of noise (pixel parameterization). */
   initImage?: string;
-  /** MaCo's fixed magnitude at the classifier's input size (e.g. a dataset's average spectrum, dataset/spectrum.ts). */
+  /** MaCo's fixed magnitude at the classifier's input size (e.g. a dataset's average spectrum, analysis/spectrum.ts). */
   spectrum?: (size: [number, number]) => Promise<Float64Array>;
   progress?: Progress;
   command?: string;

@@ -8,9 +8,9 @@ import { FvizError } from '../errors.ts';
 import { writeAtomic } from '../onnx/proto.ts';
 import { fft2 } from '../render/fft.ts';
 import type { Size2 } from '../image/nchw.ts';
-import { cacheDir } from './cache-dir.ts';
-import { openDataset } from './open.ts';
-import { evenIndices } from './image-set.ts';
+import { cacheDir } from '../dataset/cache-dir.ts';
+import { openDataset } from '../dataset/open.ts';
+import { evenIndices } from '../dataset/image-set.ts';
 
 export interface SpectrumOptions {
   /** Images averaged (spread evenly over the training split; default 10000). */
