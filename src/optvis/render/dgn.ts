@@ -7,7 +7,21 @@ import { clipInPlace, generatorCode, initialCode, type DgnProgram } from '../par
 import { render } from './loop.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
 
-export interface DgnOptions {
+/** What every loop over a generator's code takes: where the code starts, its bounds, the frames kept, a listener. */
+export interface CodeRunOptions {
+  init: 'zeros' | 'random' | Float32Array;
+  /** Std of the random initial code (act_max.py: N(0,1)). */
+  initStd?: number;
+  seed: number;
+  lower?: Float32Array;
+  upper?: Float32Array;
+  /** Steps whose images to keep (step 0 = the initial code; `steps` = the result; PPGN: the chain's samples). */
+  frames?: number[];
+  /** Called once per step. */
+  onStep?: (info: { step: number; perItem: number[]; stepSize: number }) => void;
+}
+
+export interface DgnOptions extends CodeRunOptions {
   steps: number;
   startStep: number;
   endStep: number;
@@ -18,16 +32,6 @@ export interface DgnOptions {
   lr?: number;
   /** Langevin-style noise: add N(0, noise^2) to the code each step (Plug & Play Generative Networks). */
   noise?: number;
-  init: 'zeros' | 'random' | Float32Array;
-  /** Std of the random initial code (act_max.py: N(0,1)). */
-  initStd?: number;
-  seed: number;
-  lower?: Float32Array;
-  upper?: Float32Array;
-  /** Steps whose images to keep (step 0 = the initial code; `steps` = the result). */
-  frames?: number[];
-  /** Called once per step; returning false stops early. */
-  onStep?: (info: { step: number; perItem: number[]; stepSize: number }) => void;
   /** Called once with a warning line (e.g. NaN gradients skipped). */
   warn?: (line: string) => void;
 }

@@ -5,19 +5,11 @@ import type { Nchw } from '../../image/nchw.ts';
 import { Rng } from '../../util/rng.ts';
 import { initialCode } from '../param/generator.ts';
 import { ppgnCode, ppgnUpdate, type PpgnProgram, type PpgnSettings } from '../param/ppgn.ts';
+import type { CodeRunOptions } from './dgn.ts';
 import { render } from './loop.ts';
 import { linearStep, type Optimizer } from './optimizers.ts';
 
-export interface PpgnOptions extends PpgnSettings {
-  init: 'zeros' | 'random' | Float32Array;
-  initStd?: number;
-  seed: number;
-  lower?: Float32Array;
-  upper?: Float32Array;
-  /** Steps whose images are kept (the chain's samples). */
-  frames?: number[];
-  onStep?: (info: { step: number; perItem: number[]; stepSize: number }) => void;
-}
+export interface PpgnOptions extends PpgnSettings, CodeRunOptions {}
 
 export interface PpgnResult {
   code: Float32Array;

@@ -10,7 +10,7 @@ import { NGUYEN_PPGN, PpgnProgram, type PpgnSettings } from '../param/ppgn.ts';
 import { objectiveAst } from '../objectives/build.ts';
 import { runPpgn, type PpgnOptions } from './ppgn.ts';
 import { writeRun } from './run-output.ts';
-import { loadPrepared, type DgnVisualizeOptions, type VisualizeResult } from './visualize.ts';
+import { loadPrepared, runReleasing, type DgnVisualizeOptions, type VisualizeResult } from './visualize.ts';
 
 export interface PpgnVisualizeOptions extends Omit<DgnVisualizeOptions, 'generator' | 'startStep' | 'endStep' | 'l2' | 'optimizer' | 'mode' | 'noise'> {
   generator?: string;
@@ -87,14 +87,7 @@ export async function visualizePpgn(opts: PpgnVisualizeOptions): Promise<Visuali
     frames: opts.frames ?? chain ?? [0, steps],
     onStep: (s) => opts.progress?.({ step: s.step, steps, perItem: s.perItem }),
   };
-  const t1 = performance.now();
-  let res;
-  try {
-    res = await runPpgn(program, po);
-  } finally {
-    await program.release();
-  }
-  const loopMs = performance.now() - t1;
+  const { res, loopMs } = await runReleasing(program, (p) => runPpgn(p, po));
   const record: Omit<RunRecord, 'outputs'> = {
     tool: 'fviz',
     version: VERSION,

@@ -75,6 +75,16 @@ export function loadPrepared(path: string, batch: number, size?: [number, number
   return loadAtBatch(path, batch, size);
 }
 
+/** Runs a program's loop, releases the program however the loop ends, and times the loop. */
+export async function runReleasing<P extends { release(): Promise<void> }, R>(program: P, loop: (p: P) => Promise<R>): Promise<{ res: R; loopMs: number }> {
+  const t1 = performance.now();
+  try {
+    return { res: await loop(program), loopMs: performance.now() - t1 };
+  } finally {
+    await program.release();
+  }
+}
+
 /** DGN-AM through a generator. */
 export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<VisualizeResult> {
   const t0 = performance.now();
@@ -147,14 +157,7 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
       opts.warn?.(line);
     },
   };
-  const t1 = performance.now();
-  let res;
-  try {
-    res = await runDgnAm(program, dgnOpts);
-  } finally {
-    await program.release();
-  }
-  const loopMs = performance.now() - t1;
+  const { res, loopMs } = await runReleasing(program, (p) => runDgnAm(p, dgnOpts));
   const record: Omit<RunRecord, 'outputs'> = {
     tool: 'fviz',
     version: VERSION,
