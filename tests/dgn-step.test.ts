@@ -1,6 +1,7 @@
 // One DGN-AM step against the literal act_max.py update, computed here with an explicit chain rule in
 // float64 on tiny fully-connected models (no onnxruntime, no autodiff on the reference side).
 import { describe, expect, it } from 'vitest';
+import { tinyGenerator } from './helpers/tiny-generator.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { emptyGraph, emptyModel, type Model } from '../src/onnx/ir.ts';
 import { tensor } from '../src/onnx/tensor.ts';
@@ -31,15 +32,7 @@ const b3 = rand(rng, HIDC, 0.1);
 const W4 = rand(rng, K * HIDC, 0.5);
 
 function generatorModel(): Model {
-  const g = emptyGraph('gen');
-  g.inputs.push({ name: 'code', dtype: 'float32', shape: [1, CODE] });
-  const b = new GraphBuilder(g);
-  const h = b.op('Gemm', ['code', b.constant(tensor('float32', [HID, CODE], W1)), b.constant(tensor('float32', [HID], b1))], { transB: { i: 1 } });
-  const a = b.op('LeakyRelu', [h], { alpha: { f: 0.3 } });
-  const o = b.op('Gemm', [a, b.constant(tensor('float32', [3 * GEN * GEN, HID], W2))], { transB: { i: 1 } });
-  const img = b.op('Reshape', [o, b.constant(tensor('int64', [4], [1, 3, GEN, GEN]))]);
-  g.outputs.push({ name: img, dtype: 'float32', shape: [1, 3, GEN, GEN] });
-  return prepareModel(emptyModel(g));
+  return tinyGenerator({ code: CODE, hidden: HID, size: GEN }, W1, b1, W2);
 }
 
 function classifierModel(): Model {

@@ -2,6 +2,7 @@
 // R(h) = E(G(h)) and d log p(y|G(h)) / dh against an explicit float64 forward (finite differences for the
 // gradient); the chain's files; no generator is one line and exit 2.
 import { describe, expect, it } from 'vitest';
+import { tinyGenerator } from './helpers/tiny-generator.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,15 +33,7 @@ const b3 = rand(rng, CODE, 0.1);
 const W4 = rand(rng, K * CODE, 0.3);
 
 function generatorModel(): Model {
-  const g = emptyGraph('gen');
-  g.inputs.push({ name: 'code', dtype: 'float32', shape: [1, CODE] });
-  const b = new GraphBuilder(g);
-  const h = b.op('Gemm', ['code', b.constant(tensor('float32', [HID, CODE], W1)), b.constant(tensor('float32', [HID], b1))], { transB: { i: 1 } });
-  const a = b.op('LeakyRelu', [h], { alpha: { f: 0.3 } });
-  const o = b.op('Gemm', [a, b.constant(tensor('float32', [3 * GEN * GEN, HID], W2))], { transB: { i: 1 } });
-  const img = b.op('Reshape', [o, b.constant(tensor('int64', [4], [1, 3, GEN, GEN]))]);
-  g.outputs.push({ name: img, dtype: 'float32', shape: [1, 3, GEN, GEN] });
-  return prepareModel(emptyModel(g));
+  return tinyGenerator({ code: CODE, hidden: HID, size: GEN }, W1, b1, W2);
 }
 
 /** data -> enc (Gemm, CODE units: the layer the generator inverts) -> Relu -> logits -> Softmax. */
