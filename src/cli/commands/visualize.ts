@@ -175,8 +175,8 @@ export const visualizeCommand = defineCommand(
         if (a.rotate !== undefined) robust.rotate = { min: -a.rotate, max: a.rotate };
         options.robust = robust;
       }
-      const [{ visualizePixel }, { averageSpectrum }] = await Promise.all([import('../../optvis/render/visualize.ts'), import('../../analysis/spectrum.ts')]);
-      const dataset = a.dataset ?? '';
+      const { visualizePixel } = await import('../../optvis/render/visualize.ts');
+      const dataset = a.dataset;
       result = await visualizePixel({
         ...common,
         model: a.model,
@@ -185,7 +185,7 @@ export const visualizeCommand = defineCommand(
         options,
         input,
         initImage: a['init-image'],
-        spectrum: a.dataset ? (size) => averageSpectrum(dataset, size) : undefined,
+        spectrum: dataset === undefined ? undefined : async (size) => (await import('../../analysis/spectrum.ts')).averageSpectrum(dataset, size),
         progress: progressReporter(method, a.steps ?? 256),
       });
     }
