@@ -9,6 +9,7 @@ import {
   peakEndBench,
   rssBench,
 } from './engine-benches.ts';
+import { qualityBench } from './quality.ts';
 import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
 import { dgnCacheBench, helpBench } from './startup-benches.ts';
@@ -31,13 +32,14 @@ export const BENCHES: Bench[] = [
   scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
   helpBench, // fviz --help of dist/ vs node -e 0
   dgnCacheBench, // first DGN-AM step, cold vs warm program cache
+  qualityBench, // the learned priors' naturalness (only with --only quality)
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last
 ];
 
 /** The benches to run: those named (by key or line name) plus what they need, in registry order. */
 export function selectBenches(only: string[] | undefined, all: Bench[] = BENCHES): Bench[] {
-  if (!only) return all;
+  if (!only) return all.filter((b) => !b.optIn);
   const byId = new Map<string, Bench>();
   for (const b of all) byId.set(b.key, b).set(b.name, b);
   const chosen = new Set<Bench>();

@@ -33,6 +33,8 @@ export interface Bench {
    * process-wide high-water mark). It then sees ctx.peak() but no other line or shared value.
    */
   isolated?: boolean;
+  /** Runs only when named with --only (a long measurement, not a timing). */
+  optIn?: boolean;
   run(ctx: BenchContext): Promise<void>;
 }
 

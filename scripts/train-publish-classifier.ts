@@ -1,6 +1,7 @@
 // Publish the best classifier of a training run as the embedded default: copies <run>/classifier.onnx and
 // its card into models/embedded/ (atomically), adds the run's progress to the card, optionally commits them.
-//   node bin/run-ts.js scripts/train-publish-classifier.ts [--from .cache/train-classifier] [--commit]
+// With --as judge it publishes the independent judge (judge.onnx, `--judge embedded-judge`) instead.
+//   node bin/run-ts.js scripts/train-publish-classifier.ts [--from .cache/train-classifier] [--as judge] [--commit]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -34,8 +35,18 @@ if (existsSync(last)) {
   };
 }
 mkdirSync(EMBEDDED_DIR, { recursive: true });
-const outModel = join(EMBEDDED_DIR, 'classifier.onnx');
-const outCard = join(EMBEDDED_DIR, 'classifier.card.json');
+const asIdx = args.indexOf('--as');
+const role = asIdx >= 0 ? args[asIdx + 1]! : 'classifier';
+if (role !== 'classifier' && role !== 'judge') {
+  console.error(`--as takes classifier or judge, not '${role}'`);
+  process.exit(2);
+}
+if (role === 'judge') {
+  card['name'] = 'fviz embedded judge (VGG-style, CIFAR-10): scores the embedded pair\'s images, never optimized against';
+  card['model'] = 'judge.onnx';
+}
+const outModel = join(EMBEDDED_DIR, `${role}.onnx`);
+const outCard = join(EMBEDDED_DIR, `${role}.card.json`);
 writeAtomic(outModel, readFileSync(model));
 writeAtomic(outCard, `${JSON.stringify(card, null, 2)}\n`);
 const acc = card.testAccuracy !== undefined ? `${(100 * card.testAccuracy).toFixed(2)}%` : 'n/a';
@@ -43,6 +54,6 @@ console.log(`published ${relative(repoRoot, outModel)} (${(statSync(outModel).si
 if (args.includes('--commit')) {
   const paths = [relative(repoRoot, outModel), relative(repoRoot, outCard)];
   execFileSync('git', ['add', ...paths], { cwd: repoRoot, stdio: 'inherit' });
-  execFileSync('git', ['commit', '-q', '-m', `Embedded classifier: best of epoch ${card.epochsDone}/${card.epochsPlanned}, CIFAR-10 test accuracy ${acc}`, '--', ...paths], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync('git', ['commit', '-q', '-m', `Embedded ${role}: best of epoch ${card.epochsDone}/${card.epochsPlanned}, CIFAR-10 test accuracy ${acc}`, '--', ...paths], { cwd: repoRoot, stdio: 'inherit' });
   console.log('committed');
 }

@@ -6,8 +6,9 @@ import { BENCHES, selectBenches } from '../bench/benches.ts';
 const keys = (only?: string[]) => selectBenches(only).map((b) => b.key);
 
 describe('bench selection', () => {
-  it('runs everything by default, the MatMul peak first and the targets last', () => {
-    expect(keys()).toEqual(BENCHES.map((b) => b.key));
+  it('runs everything but the opt-in benches by default, the MatMul peak first and the targets last', () => {
+    expect(keys()).toEqual(BENCHES.filter((b) => !b.optIn).map((b) => b.key));
+    expect(keys()).not.toContain('quality');
     expect(keys()[0]).toBe('c');
     expect(keys().at(-1)).toBe('t');
   });
@@ -20,6 +21,10 @@ describe('bench selection', () => {
   it('pulls in what a line reads: rss_ab needs (a) and (b); names work as well as keys', () => {
     expect(keys(['rss'])).toEqual(['c', 'a', 'b', 'rss', 't']);
     expect(keys(['d_tfjs_wasm_googlenet_grad'])).toEqual(['c', 'd', 't']);
+  });
+
+  it('an opt-in bench runs when named', () => {
+    expect(keys(['quality'])).toEqual(['quality', 't']);
   });
 
   it('rejects an unknown bench, naming the choices', () => {

@@ -93,8 +93,8 @@ describe('compare metrics', () => {
     const csv = metricsCsv([row('a', 0, 1.5, { objective: '0.5*x:1 + y:2', terms: ['x:1', 'y "2"'], judge: { class: 3, label: 'ship, boat', probability: 0.25 } }), row('b', 1, 2)]);
     const lines = csv.trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toBe('0.5*x:1 + y:2,class:1 (cat),"x:1 + y ""2""",a,0,1.5,1.5,,0.5,-2,0.1,0.02,3,"ship, boat",0.25,runs/x/a/seed-0');
-    expect(lines[2]!.split(',').slice(12, 15)).toEqual(['', '', '']);
+    expect(lines[1]).toBe('0.5*x:1 + y:2,class:1 (cat),"x:1 + y ""2""",a,0,1.5,1.5,,0.5,-2,0.1,0.02,3,"ship, boat",0.25,,runs/x/a/seed-0');
+    expect(lines[2]!.split(',').slice(12, 16)).toEqual(['', '', '', '']);
   });
 });
 

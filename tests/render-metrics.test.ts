@@ -185,12 +185,15 @@ describe('simple statistics', () => {
     expect(a.saturated).toBe(0);
   });
 
-  it('saturated: the fraction of values blown out to black or white', () => {
+  it('saturated: the fraction of values blown out to black or white (levels <= 2 or >= 253)', () => {
     const x = nchw(1, 3, 4, 4);
     x.data.fill(0.5);
     x.data.fill(1, 0, 12); // a quarter white
     x.data.fill(0, 12, 18); // and 6 values black
-    x.data[18] = 1.5 / 255; // more than one 8-bit level above black: not saturated
-    expect(imageMetrics(x).saturated).toBeCloseTo(18 / 48, 12);
+    x.data[18] = 3 / 255; // level 3: not blown out
+    x.data[19] = 2 / 255; // level 2: blown out
+    x.data[20] = 253 / 255; // level 253: blown out
+    x.data[21] = 252 / 255; // level 252: not
+    expect(imageMetrics(x).saturated).toBeCloseTo(20 / 48, 12);
   });
 });

@@ -18,7 +18,8 @@ import type { SessionOptions } from '../runtime/session.ts';
 import { readFile } from 'node:fs/promises';
 import { openDatasetReference, type UnitReference } from './dataset.ts';
 import { comparisonSheet, progressionSheet, type RowInfo } from './figures.ts';
-import { metricsCsv, runMetrics, summarize, type RunMetrics, type SummaryRow } from './metrics.ts';
+import { methodsCsv, metricsCsv, runMetrics, summarize, summaryCsv, type RunMetrics, type SummaryRow } from './metrics.ts';
+import { diversityFigures, featureDiversity, measureData, methodQuality, objectiveClassName, recognisedBy, type DataQuality, type MethodQuality } from './quality.ts';
 import { COMPARE_METHODS, isCompleteRun, planRuns, readRunRecord, type CompareMethod, type RunSpec } from './plan.ts';
 import { Judge, UnitProbe, targetUnit } from './probe.ts';
 import { reportHtml } from './report.ts';
@@ -63,6 +64,10 @@ export interface CompareResult {
   skipped: number;
   metrics: RunMetrics[];
   summary: SummaryRow[];
+  /** Per method over every objective and seed: blow-outs, diversity, recognition, spectrum slope. */
+  methods: MethodQuality[];
+  /** The same figures for the dataset's own images (with --dataset). */
+  data?: DataQuality;
   /** Files written at the top of the output folder. */
   files: string[];
 }
@@ -140,16 +145,28 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   for (const o of opts.objectives) units.push(dataset ? await dataset.forObjective(o) : undefined);
   const judge = judgeClassifier ? await Judge.create(judgeClassifier, session) : undefined;
   const metrics: RunMetrics[] = [];
+  const features = new Map<string, Float32Array>();
+  /** Judge-feature diversity of real images per objective: the class's images, else the unit's top examples. */
+  const realDiversity: (number | undefined)[] = [];
+  let data: DataQuality | undefined;
   const rowsInfo: RowInfo[] = [];
   try {
+    if (opts.dataset) {
+      log(`measuring the dataset's own images${judge ? ' with the judge' : ''}`);
+      data = await measureData(opts.dataset, judge, { log });
+    }
     for (let i = 0; i < opts.objectives.length; i++) {
       const objective = opts.objectives[i]!;
+      const className = objectiveClassName(objective, classifier.labels);
+      realDiversity.push(await objectiveRealDiversity(judge, className, data, units[i]));
       const probe = await UnitProbe.create(classifier, objective, session);
       try {
         for (const r of runs.filter((s) => s.objectiveIndex === i)) {
           const rec = records.get(r.dir)!;
           const file = join(opts.out, r.dir, 'result.png');
           const image = await readImage(file);
+          const judged = judge ? await judge.judgeWithFeatures(await readImage(file, { size: judge.size, fit: 'stretch' })) : undefined;
+          if (judged?.features) features.set(r.dir, judged.features);
           metrics.push(
             runMetrics(
               { objective, terms: rec.objective.terms, unit: probe.label, method: r.method, seed: r.seed, run: r.dir, objectiveValue: rec.final[0]! },
@@ -157,7 +174,8 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
                 image,
                 activation: await probe.activation(image),
                 datasetMax: units[i]?.max,
-                judge: judge ? await judge.judge(await readImage(file, { size: judge.size, fit: 'stretch' })) : undefined,
+                judge: judged?.verdict,
+                recognised: judged ? recognisedBy(judged.verdict.label, className) : undefined,
               },
             ),
           );
@@ -172,6 +190,13 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     await judge?.release();
   }
   const summary = summarize(metrics);
+  for (const row of summary) {
+    const i = opts.objectives.indexOf(row.objective);
+    const f = runs.filter((r) => r.objectiveIndex === i && r.method === row.method).flatMap((r) => features.get(r.dir) ?? []);
+    const d = diversityFigures(f, realDiversity[i]);
+    if (d) row.diversity = d;
+  }
+  const methodRows = methodQuality(metrics, summary);
 
   // 3. Pictures, tables and the report.
   const stepsByMethod = Object.fromEntries(methods.map((m) => [m, runs.find((r) => r.method === m)!.steps]));
@@ -194,7 +219,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     methodParameters[m] = p;
   }
   const modelList = models.map(({ role, name, path, sha256 }) => ({ role, name, path, sha256 }));
-  const metricsJson = { tool: 'fviz', version: VERSION, command: 'compare', parameters, models: modelList, methodParameters, images: metrics, summary };
+  const metricsJson = { tool: 'fviz', version: VERSION, command: 'compare', parameters, models: modelList, methodParameters, methods: methodRows, data: data ?? null, images: metrics, summary };
   const title = `fviz compare: ${classifier.card.name}, ${opts.objectives.length} objective(s) x ${methods.length} method(s) x ${seeds} seed(s)`;
   const sheetPng = await comparisonSheet({
     outDir: opts.out,
@@ -209,12 +234,14 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   const progressionPng = await progressionSheet({ outDir: opts.out, rows: rowsInfo, methods, seed: 0, runs, explicitFrames: opts.frames, title: `frames, seed 0` });
   const thumbnails = new Map<string, Buffer>();
   for (const r of runs) thumbnails.set(r.dir, await readFile(join(opts.out, r.dir, 'result.png')));
-  const files = ['sheet.png', 'progression.png', 'metrics.json', 'metrics.csv', 'report.html', 'timings.json'];
-  const html = reportHtml({ title, parameters, models: modelList, methodParameters, sheetPng, progressionPng, metrics, summary, thumbnails, files: files.filter((f) => f !== 'report.html') });
+  const files = ['sheet.png', 'progression.png', 'metrics.json', 'metrics.csv', 'summary.csv', 'methods.csv', 'report.html', 'timings.json'];
+  const html = reportHtml({ title, parameters, models: modelList, methodParameters, sheetPng, progressionPng, metrics, summary, methods: methodRows, data, thumbnails, files: files.filter((f) => f !== 'report.html') });
   writeAtomic(join(opts.out, 'sheet.png'), sheetPng);
   writeAtomic(join(opts.out, 'progression.png'), progressionPng);
   writeAtomic(join(opts.out, 'metrics.json'), JSON.stringify(metricsJson, null, 2) + '\n');
   writeAtomic(join(opts.out, 'metrics.csv'), metricsCsv(metrics));
+  writeAtomic(join(opts.out, 'summary.csv'), summaryCsv(summary));
+  writeAtomic(join(opts.out, 'methods.csv'), methodsCsv(methodRows, data));
   writeAtomic(join(opts.out, 'report.html'), html);
   const ranDirs = new Set(todo.map((r) => r.dir));
   const timings = {
@@ -222,5 +249,18 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     runs: runs.map((r) => ({ run: r.dir, reused: !ranDirs.has(r.dir), ...records.get(r.dir)!.timings })),
   };
   writeAtomic(join(opts.out, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
-  return { outDir: opts.out, runs, ran: todo.length, skipped: runs.length - todo.length, metrics, summary, files };
+  return { outDir: opts.out, runs, ran: todo.length, skipped: runs.length - todo.length, metrics, summary, methods: methodRows, data, files };
+}
+
+async function objectiveRealDiversity(judge: Judge | undefined, className: string | undefined, data: DataQuality | undefined, unit: UnitReference | undefined): Promise<number | undefined> {
+  if (!judge?.hasFeatures) return undefined;
+  if (className !== undefined && data?.classDiversity[className] !== undefined) return data.classDiversity[className];
+  if (!unit) return undefined;
+  const f: Float32Array[] = [];
+  for (const ex of unit.examples) {
+    if (ex.dims[2] !== judge.size[0] || ex.dims[3] !== judge.size[1]) return undefined;
+    const j = await judge.judgeWithFeatures(ex);
+    if (j.features) f.push(j.features);
+  }
+  return featureDiversity(f);
 }

@@ -3,6 +3,7 @@
 import type { Nchw } from '../image/nchw.ts';
 import { imageMetrics, meanStd } from '../render/metrics.ts';
 import type { JudgeVerdict } from './probe.ts';
+import type { DataQuality, DiversityFigures, MethodQuality } from './quality.ts';
 
 export interface RunMetrics {
   objective: string;
@@ -26,9 +27,11 @@ export interface RunMetrics {
   spectrumSlope: number;
   /** Mean absolute neighbour difference. */
   tv: number;
-  /** Fraction of values within one 8-bit level of black or white (CIFAR-10 test images: 2.0%). */
+  /** Fraction of values blown out to black or white, 8-bit levels <= 2 or >= 253 (CIFAR-10 test images: 2.6%). */
   saturated: number;
   judge?: JudgeVerdict;
+  /** Whether the judge's top-1 is the objective's class (class objectives, with a judge). */
+  recognised?: boolean;
 }
 
 /** The numeric columns, in table order, with their headers. */
@@ -39,13 +42,15 @@ export const NUMERIC_METRICS = [
   ['hfRatio', 'HF energy ratio'],
   ['spectrumSlope', 'spectrum slope'],
   ['tv', 'total variation'],
-  ['saturated', 'saturated fraction'],
+  ['saturated', 'blown-out fraction'],
   ['judgeProbability', 'judge probability'],
+  ['recognised', 'judge recognises the class'],
 ] as const;
 export type NumericMetric = (typeof NUMERIC_METRICS)[number][0];
 
 export function numericValue(m: RunMetrics, key: NumericMetric): number | undefined {
   if (key === 'judgeProbability') return m.judge?.probability;
+  if (key === 'recognised') return m.recognised === undefined ? undefined : Number(m.recognised);
   return m[key];
 }
 
@@ -54,13 +59,15 @@ export interface ImageFacts {
   activation: number;
   datasetMax?: number;
   judge?: JudgeVerdict;
+  recognised?: boolean;
 }
 
-export function runMetrics(base: Omit<RunMetrics, 'activation' | 'hfRatio' | 'spectrumSlope' | 'tv' | 'saturated' | 'activationFraction' | 'judge'>, f: ImageFacts): RunMetrics {
+export function runMetrics(base: Omit<RunMetrics, 'activation' | 'hfRatio' | 'spectrumSlope' | 'tv' | 'saturated' | 'activationFraction' | 'judge' | 'recognised'>, f: ImageFacts): RunMetrics {
   const im = imageMetrics(f.image);
   const m: RunMetrics = { ...base, activation: f.activation, hfRatio: im.hfRatio, spectrumSlope: im.spectrumSlope, tv: im.tv, saturated: im.saturated };
   if (f.datasetMax !== undefined) m.activationFraction = f.datasetMax > 0 ? f.activation / f.datasetMax : NaN;
   if (f.judge) m.judge = f.judge;
+  if (f.recognised !== undefined) m.recognised = f.recognised;
   return m;
 }
 
@@ -73,6 +80,8 @@ export interface SummaryRow {
   metrics: Partial<Record<NumericMetric, { mean: number; std: number }>>;
   /** How often each judge label was the top-1 (with --judge), most frequent first. */
   judgeLabels?: { label: string; count: number }[];
+  /** Spread of the seeds' images in the judge's features (with a judge that has them), and against real images. */
+  diversity?: DiversityFigures;
 }
 
 /** Mean and spread over seeds for each (objective, method), in the order the rows first appear. */
@@ -112,11 +121,28 @@ function csvField(v: string | number | undefined): string {
 
 /** One line per image; empty fields for metrics not measured. */
 export function metricsCsv(rows: readonly RunMetrics[]): string {
-  const header = ['objective', 'unit', 'terms', 'method', 'seed', 'objective_value', 'activation', 'activation_fraction', 'hf_ratio', 'spectrum_slope', 'tv', 'saturated', 'judge_class', 'judge_label', 'judge_probability', 'run'];
+  const header = ['objective', 'unit', 'terms', 'method', 'seed', 'objective_value', 'activation', 'activation_fraction', 'hf_ratio', 'spectrum_slope', 'tv', 'blown_out', 'judge_class', 'judge_label', 'judge_probability', 'recognised', 'run'];
   const lines = rows.map((r) =>
-    [r.objective, r.unit, r.terms.join(' + '), r.method, r.seed, r.objectiveValue, r.activation, r.activationFraction, r.hfRatio, r.spectrumSlope, r.tv, r.saturated, r.judge?.class, r.judge?.label, r.judge?.probability, r.run]
+    [r.objective, r.unit, r.terms.join(' + '), r.method, r.seed, r.objectiveValue, r.activation, r.activationFraction, r.hfRatio, r.spectrumSlope, r.tv, r.saturated, r.judge?.class, r.judge?.label, r.judge?.probability, r.recognised === undefined ? undefined : Number(r.recognised), r.run]
       .map(csvField)
       .join(','),
   );
+  return [header.join(','), ...lines].join('\n') + '\n';
+}
+
+/** One line per (objective, method): the means over seeds and the diversity figures. */
+export function summaryCsv(rows: readonly SummaryRow[]): string {
+  const header = ['objective', 'unit', 'method', 'seeds', ...NUMERIC_METRICS.map(([k]) => k), 'diversity', 'diversity_real', 'diversity_ratio'];
+  const lines = rows.map((r) =>
+    [r.objective, r.unit, r.method, r.n, ...NUMERIC_METRICS.map(([k]) => r.metrics[k]?.mean), r.diversity?.images, r.diversity?.real, r.diversity?.ratio].map(csvField).join(','),
+  );
+  return [header.join(','), ...lines].join('\n') + '\n';
+}
+
+/** One line per method over every objective and seed, and a last line for the dataset's own images. */
+export function methodsCsv(rows: readonly MethodQuality[], data: DataQuality | undefined): string {
+  const header = ['method', 'images', 'blown_out', 'diversity', 'diversity_ratio', 'recognised', 'spectrum_slope'];
+  const lines = rows.map((r) => [r.method, r.images, r.blownOut, r.diversity, r.diversityRatio, r.recognised, r.spectrumSlope].map(csvField).join(','));
+  if (data) lines.push([`data: ${data.description}`, data.images, data.blownOut, undefined, 1, data.recognised, data.spectrumSlope].map(csvField).join(','));
   return [header.join(','), ...lines].join('\n') + '\n';
 }

@@ -83,20 +83,44 @@ export function topSoftmax(logits: ArrayLike<number>): { index: number; probabil
   return { index, probability: 1 / sum };
 }
 
-function shortLabel(label: string): string {
+export function shortLabel(label: string): string {
   return label.replace(/^n\d{8}\s+/, '').split(',')[0]!.trim();
 }
 
-/** An independent classifier: softmax of its logits on an image resized to its input. */
+/** The judge's verdict on one image and its penultimate features (for diversity), when it has them. */
+export interface JudgedImage {
+  verdict: JudgeVerdict;
+  features?: Float32Array;
+}
+
+/**
+ * The judge's feature layer: its card's code layer, else the input of the fully connected node that makes the
+ * logits (its penultimate features).
+ */
+function featureLayer(m: Model, logits: string, codeLayer: string | undefined): string | undefined {
+  const g = m.graph;
+  if (codeLayer && g.valueTypes.has(codeLayer)) return codeLayer;
+  const node = g.nodes.find((n) => n.outputs.includes(logits));
+  if (node && (node.opType === 'Gemm' || node.opType === 'MatMul')) return node.inputs[0];
+  return undefined;
+}
+
+/** An independent classifier: softmax of its logits on an image resized to its input, and its features. */
 export class Judge {
   private constructor(
     private readonly session: Session,
     private readonly logits: string,
+    private readonly features: string | undefined,
     readonly classifier: Classifier,
   ) {}
 
   get size(): [number, number] {
     return this.classifier.card.input.size;
+  }
+
+  /** Whether the judge gives features (and so diversity can be measured). */
+  get hasFeatures(): boolean {
+    return this.features !== undefined;
   }
 
   static async create(classifier: Classifier, opts: SessionOptions = {}): Promise<Judge> {
@@ -105,18 +129,26 @@ export class Judge {
     const single = g.outputs.length === 1 && g.valueTypes.get(g.outputs[0]!.name)?.shape.length === 2 ? g.outputs[0]!.name : undefined;
     const logits = classifier.card.preSoftmax && g.valueTypes.has(classifier.card.preSoftmax) ? classifier.card.preSoftmax : (findPreSoftmax(g) ?? single);
     if (!logits) throw new FvizError(`judge '${classifier.modelPath}': no Softmax and no single N x K output, so no logits to judge with (name them in its card's preSoftmax)`);
-    const vt = g.valueTypes.get(logits)!;
-    g.outputs = [{ name: logits, dtype: vt.dtype, shape: [...vt.shape] }];
+    const features = featureLayer(m, logits, classifier.card.codeLayer);
+    g.outputs = [logits, ...(features ? [features] : [])].map((name) => {
+      const vt = g.valueTypes.get(name)!;
+      return { name, dtype: vt.dtype, shape: [...vt.shape] };
+    });
     const session = await Session.create(m, { ...opts, source: `judge ${classifier.card.name}` });
-    return new Judge(session, logits, classifier);
+    return new Judge(session, logits, features, classifier);
   }
 
   async judge(img: Nchw): Promise<JudgeVerdict> {
+    return (await this.judgeWithFeatures(img)).verdict;
+  }
+
+  async judgeWithFeatures(img: Nchw): Promise<JudgedImage> {
     checkSize(img, this.size, 'the judge');
     const out = await this.session.run({ [DISPLAY_INPUT]: img });
     const { index, probability } = topSoftmax(toNumbers(out[this.logits]!));
     const name = this.classifier.labels?.[index];
-    return { class: index, label: name ? shortLabel(name) : String(index), probability };
+    const verdict = { class: index, label: name ? shortLabel(name) : String(index), probability };
+    return this.features ? { verdict, features: Float32Array.from(toNumbers(out[this.features]!)) } : { verdict };
   }
 
   release(): Promise<void> {

@@ -2,6 +2,7 @@
 // with the sheet, the progressions, the summary over seeds, a sortable per-image table and every parameter.
 import { formatNumber } from './figures.ts';
 import { NUMERIC_METRICS, numericValue, type NumericMetric, type RunMetrics, type SummaryRow } from './metrics.ts';
+import type { DataQuality, MethodQuality } from './quality.ts';
 
 export interface ReportInput {
   title: string;
@@ -14,6 +15,10 @@ export interface ReportInput {
   progressionPng: Buffer;
   metrics: RunMetrics[];
   summary: SummaryRow[];
+  /** Per method over objectives and seeds (blow-outs, diversity, recognition, slope). */
+  methods?: MethodQuality[];
+  /** The same figures for the dataset's own images. */
+  data?: DataQuality;
   /** result.png bytes per run folder, for the thumbnails. */
   thumbnails: Map<string, Buffer>;
   /** Files beside the report, linked. */
@@ -97,12 +102,14 @@ function metricsTable(o: ReportInput): string {
 function summaryTable(o: ReportInput): string {
   const cols = presentMetrics(o.metrics);
   const judged = o.summary.some((s) => s.judgeLabels);
+  const diverse = o.summary.some((s) => s.diversity);
   const head = [
     '<th>objective</th>',
     '<th>method</th>',
     '<th data-type="number">seeds</th>',
     ...cols.map(([, label]) => `<th data-type="number">${escapeHtml(label)} (mean ± sd)</th>`),
     ...(judged ? ['<th>judge top-1 (count)</th>'] : []),
+    ...(diverse ? ['<th data-type="number">diversity</th>', '<th data-type="number">diversity / real</th>'] : []),
   ].join('');
   const body = o.summary
     .map((s) => {
@@ -112,10 +119,35 @@ function summaryTable(o: ReportInput): string {
         return `<td class="num" data-v="${Number.isFinite(v.mean) ? v.mean : ''}">${escapeHtml(formatNumber(v.mean, 4))} ± ${escapeHtml(formatNumber(v.std, 2))}</td>`;
       });
       const judge = judged ? [textCell((s.judgeLabels ?? []).map((j) => `${j.label} (${j.count})`).join(', '))] : [];
-      return ['<tr>', textCell(s.objective), textCell(s.method), intCell(s.n), ...cells, ...judge, '</tr>'].join('');
+      const diversity = diverse ? [numberCell(s.diversity?.images), numberCell(s.diversity?.ratio)] : [];
+      return ['<tr>', textCell(s.objective), textCell(s.method), intCell(s.n), ...cells, ...judge, ...diversity, '</tr>'].join('');
     })
     .join('\n');
   return `<table id="summary" class="sortable"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+function numberCell(v: number | undefined, digits = 4): string {
+  return v === undefined || !Number.isFinite(v) ? '<td class="num" data-v="">–</td>' : `<td class="num" data-v="${v}">${escapeHtml(formatNumber(v, digits))}</td>`;
+}
+
+function percentCell(v: number | undefined): string {
+  return v === undefined ? '<td class="num" data-v="">–</td>' : `<td class="num" data-v="${v}">${(100 * v).toFixed(1)}%</td>`;
+}
+
+/** Per method over every objective and seed, and the dataset's own images as the last row. */
+function methodsTable(o: ReportInput): string {
+  if (!o.methods?.length) return '';
+  const head = ['method', 'images', 'blown-out values', 'diversity', 'diversity / real', 'judge recognises', 'spectrum slope']
+    .map((h, i) => `<th${i > 0 ? ' data-type="number"' : ''}>${h}</th>`)
+    .join('');
+  const rows = o.methods.map((m) =>
+    ['<tr>', textCell(m.method), intCell(m.images), percentCell(m.blownOut), numberCell(m.diversity), numberCell(m.diversityRatio, 3), percentCell(m.recognised), numberCell(m.spectrumSlope, 3), '</tr>'].join(''),
+  );
+  const d = o.data;
+  if (d) rows.push(['<tr class="data">', textCell(`real: ${d.description}`), intCell(d.images), percentCell(d.blownOut), numberCell(undefined), numberCell(1, 3), percentCell(d.recognised), numberCell(d.spectrumSlope, 3), '</tr>'].join(''));
+  return `<h2>Methods</h2>
+<p class="note">Over every objective and seed. Blown-out values: 8-bit levels &lt;= 2 or &gt;= 253. Diversity: mean pairwise distance between the seeds' images in the judge's penultimate features (L2-normalized); / real: against the same over real images of the class (or the unit's top dataset examples). Judge recognises: class objectives whose image the judge labels as the class.</p>
+<div class="scroll"><table id="methods" class="sortable"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
 }
 
 function parameterTable(params: Record<string, unknown>): string {
@@ -210,6 +242,7 @@ export function reportHtml(o: ReportInput): string {
 <div class="scroll"><img class="figure" id="sheet" src="${pngDataUri(o.sheetPng)}" alt="comparison sheet"></div>
 <h2>Progression</h2>
 <div class="scroll"><img class="figure" id="progression" src="${pngDataUri(o.progressionPng)}" alt="frames of each method at the chosen steps"></div>
+${methodsTable(o)}
 <h2>Summary over seeds</h2>
 <div class="scroll">${summaryTable(o)}</div>
 <h2>Every image</h2>

@@ -46,12 +46,20 @@ function tfjsConverted(jsonPath: string): string {
   return path;
 }
 
-/** A classifier by path or name ('embedded', 'googlenet', 'twin:googlenet', 'twin:googlenet-torch'). */
+/**
+ * A classifier by path or name ('embedded', 'embedded-judge' (the independent VGG-style CIFAR-10 classifier
+ * that scores the embedded pair's images), 'googlenet', 'twin:googlenet', 'twin:googlenet-torch').
+ */
 export function resolveClassifier(spec: string | undefined, overrides: Partial<InputConvention> = {}): Classifier {
   const name = spec ?? 'embedded';
   if (name === 'embedded') {
     const p = join(EMBEDDED_DIR, 'classifier.onnx');
     if (!existsSync(p)) throw new FvizError(`the embedded classifier ${p} is missing: pass --model MODEL.onnx`, { subject: p });
+    return openClassifier(p, overrides);
+  }
+  if (name === 'embedded-judge') {
+    const p = join(EMBEDDED_DIR, 'judge.onnx');
+    if (!existsSync(p)) throw new FvizError(`the embedded judge ${p} is missing: pass --judge MODEL.onnx`, { subject: p });
     return openClassifier(p, overrides);
   }
   if (name === 'twin:googlenet') {
@@ -75,7 +83,7 @@ export function resolveClassifier(spec: string | undefined, overrides: Partial<I
   if (added) return openClassifier(added, overrides);
   if (name.endsWith('.json')) return openClassifier(tfjsConverted(name), overrides);
   if (!name.endsWith('.onnx') && !existsSync(name))
-    throw new FvizError(`unknown model '${name}': give a path to an .onnx file or a TensorFlow.js model.json, or one of embedded, googlenet, twin:googlenet, twin:googlenet-torch, or a name fviz models list shows`, { subject: name });
+    throw new FvizError(`unknown model '${name}': give a path to an .onnx file or a TensorFlow.js model.json, or one of embedded, embedded-judge, googlenet, twin:googlenet, twin:googlenet-torch, or a name fviz models list shows`, { subject: name });
   return openClassifier(name, overrides);
 }
 

@@ -8,11 +8,14 @@ import { NetBuilder, type NetMode } from '../net.ts';
 /** Output channels of the four branches: [1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection]. */
 export type InceptionWidths = [number, number, number, number, number, number];
 
+/** A stage's module: an inception module, or (a plain number) one 3x3 convolution of that width, as in VGG. */
+export type ClassifierModule = InceptionWidths | number;
+
 export interface ClassifierConfig {
   /** Stem: 3x3 convolutions at full resolution. */
   stem: number[];
   /** Stages of inception modules; a 3x3 stride-2 max-pool sits between consecutive stages. */
-  stages: { name: string; modules: InceptionWidths[] }[];
+  stages: { name: string; modules: ClassifierModule[] }[];
   /** Units of the code layer. */
   fc6: number;
   classes: number;
@@ -45,6 +48,22 @@ export const CLASSIFIER_PRESETS: Record<string, ClassifierConfig> = {
     classes: 10,
     size: [32, 32],
     poolBranch: 'proj-pool',
+  },
+  /**
+   * The judge: a VGG-style network (plain 3x3 convolutions, 2x2 pooling, no inception branches) that the
+   * quality benchmark uses to score the learned priors, independent of the embedded GoogLeNet they were made with.
+   */
+  vgg32: {
+    stem: [],
+    stages: [
+      { name: '1', modules: [32] },
+      { name: '2', modules: [64, 64] },
+      { name: '3', modules: [128, 128] },
+    ],
+    fc6: 256,
+    classes: 10,
+    size: [32, 32],
+    downsampleKernel: 2,
   },
   googlenet32s: {
     stem: [48],
@@ -112,7 +131,10 @@ export function buildClassifier(cfg: ClassifierConfig, mode: NetMode, batch: Dim
     const k = cfg.downsampleKernel ?? 3;
     if (s > 0) x = net.maxPool(`pool${stage.name}`, x, k, 2, k === 3 ? 1 : 0);
     stage.modules.forEach((w, m) => {
-      x = inception(net, `inception_${stage.name}${String.fromCharCode(97 + m)}`, x, w, cfg.poolBranch ?? 'pool-proj');
+      x =
+        typeof w === 'number'
+          ? net.convBnRelu(`conv${stage.name}_${m + 1}`, x, w, 3)
+          : inception(net, `inception_${stage.name}${String.fromCharCode(97 + m)}`, x, w, cfg.poolBranch ?? 'pool-proj');
     });
   });
   x = net.globalAvgPool('pool_global', x);
