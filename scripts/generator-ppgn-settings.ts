@@ -67,7 +67,7 @@ for (const [c, cand] of grid.entries()) {
       const m = imageMetrics(await readImage(file));
       blown.push(m.saturated);
       slopes.push(m.spectrumSlope);
-      const j = await judge.judgeWithFeatures(await readImage(file, { size: judge.size, fit: 'stretch' }));
+      const j = await judge.judgeFile(file);
       if (j.features) features.push(j.features);
       if (recognisedBy(j.verdict.label, label)) recognised++;
       for (const step of [Math.round(steps / 4), Math.round(steps / 2)]) {

@@ -165,7 +165,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
           const rec = records.get(r.dir)!;
           const file = join(opts.out, r.dir, 'result.png');
           const image = await readImage(file);
-          const judged = judge ? await judge.judgeWithFeatures(await readImage(file, { size: judge.size, fit: 'stretch' })) : undefined;
+          const judged = judge ? await judge.judgeFile(file) : undefined;
           if (judged?.features) features.set(r.dir, judged.features);
           metrics.push(
             runMetrics(

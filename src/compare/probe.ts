@@ -10,6 +10,7 @@ import type { Model } from '../onnx/ir.ts';
 import { toNumbers } from '../onnx/tensor.ts';
 import type { Nchw } from '../image/nchw.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
+import { readImage } from '../render/image.ts';
 
 /** The first term of an objective, unweighted: the unit the objective is about. */
 export function targetUnit(objective: string): string {
@@ -140,6 +141,11 @@ export class Judge {
 
   async judge(img: Nchw): Promise<JudgeVerdict> {
     return (await this.judgeWithFeatures(img)).verdict;
+  }
+
+  /** An image file, stretched to the judge's input. */
+  async judgeFile(file: string): Promise<JudgedImage> {
+    return this.judgeWithFeatures(await readImage(file, { size: this.size, fit: 'stretch' }));
   }
 
   async judgeWithFeatures(img: Nchw): Promise<JudgedImage> {

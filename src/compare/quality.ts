@@ -2,7 +2,7 @@
 // of blown-out values, the diversity of one objective's images (their spread in an independent judge's
 // penultimate features, relative to the same spread over real images of the class), how often the judge
 // recognises the class, and the spectrum slope; with the same figures for the dataset's own images.
-import { evenIndices, type ImageSet } from '../dataset/image-set.ts';
+import { evenIndices, imageBytes, type ImageSet } from '../dataset/image-set.ts';
 import { openDataset } from '../dataset/open.ts';
 import { fromRgbBytes } from '../render/image.ts';
 import { imageMetrics, mean } from '../render/metrics.ts';
@@ -93,7 +93,7 @@ export async function measureData(spec: string, judge: Judge | undefined, o: { p
 }
 
 function imageAt(set: ImageSet, i: number) {
-  const per = set.height * set.width * 3;
+  const per = imageBytes(set);
   return fromRgbBytes(set.pixels.subarray(i * per, (i + 1) * per), set.height, set.width);
 }
 

@@ -32,13 +32,6 @@ export interface DgnOptions extends CodeRunOptions {
   lr?: number;
   /** Langevin-style noise: add N(0, noise^2) to the code each step (Plug & Play Generative Networks). */
   noise?: number;
-  /**
-   * An L1 prior on the code as its proximal step: after each update, shrink every value towards 0 by
-   * sparsity x the step size. The generator was trained on ReLU codes with few active units (the embedded
-   * pair: 21% of fc6); gradient ascent from a random code makes most units active, which the generator never
-   * saw, and that is what blows its images out.
-   */
-  sparsity?: number;
   /** Called once with a warning line (e.g. NaN gradients skipped). */
   warn?: (line: string) => void;
 }
@@ -83,13 +76,6 @@ class CodeUpdate implements Optimizer {
     this.inner.step(code, grad, stepSize);
     if (this.inner.skippedNaN.length) this.note(`NaN in the gradient of item(s) ${this.inner.skippedNaN.join(', ')} at step ${i}`);
     if (o.noise) for (let k = 0; k < code.length; k++) code[k]! += o.noise * this.rng.normal();
-    if (o.sparsity) {
-      const t = o.sparsity * stepSize;
-      for (let k = 0; k < code.length; k++) {
-        const v = code[k]!;
-        code[k] = v > t ? v - t : v < -t ? v + t : 0;
-      }
-    }
     clipInPlace(code, o.lower, o.upper, this.unit);
     if (o.l2 > 0 && o.l2 < 1) for (let k = 0; k < code.length; k++) code[k]! *= o.l2;
     if (code.some((v) => Number.isNaN(v))) {
