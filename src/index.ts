@@ -52,7 +52,7 @@ export { imageMetrics, type ImageMetrics } from './render/metrics.ts';
 export { openDataset, type OpenDatasetOptions, type OpenedDataset, type Split } from './dataset/open.ts';
 export { loadImageFolder, listImageFolder, decodeImage, decodeListing } from './dataset/image-folder.ts';
 export { readCifarBinary, decodeCifarRecords, CIFAR10_CLASSES } from './dataset/cifar-binary.ts';
-export { cifar10Folders } from './dataset/cifar10.ts';
+export { cifar10Folders, CIFAR10_ARCHIVE } from './dataset/cifar10.ts';
 export { iterateBatches, batchesSync, epochOrder, fillBatch, type Batch, type Normalization } from './dataset/batches.ts';
 export { subset, evenIndices, type ImageSet } from './dataset/image-set.ts';
 export { trainClassifier, type TrainClassifierOptions, type TrainProgress, type EpochReport } from './train/classifier/trainer.ts';
