@@ -5,7 +5,9 @@ import { Session, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
 import { toNumbers } from '../../onnx/tensor.ts';
 import { decodeModel, encodeModel } from '../../onnx/proto.ts';
-import type { CachedProgram } from '../../runtime/program-cache.ts';
+import { programCacheEnabled } from '../../runtime/program-cache.ts';
+import { programSession } from '../../runtime/program-session.ts';
+import { FvizError } from '../../errors.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
   /** Text, a parsed tree or an Objective of the programmatic API (diversity included). */
@@ -35,6 +37,33 @@ interface ProgramMeta {
   inputs: ValueInfo[];
 }
 
+export interface CachedObjectiveOptions extends ObjectiveGradientOptions {
+  /** The program cache's key (runtime/program-cache.ts programKey: everything the model and objective come from); none: no caching. */
+  cacheKey?: string;
+  /** What `fviz cache ls` shows for the entry. */
+  cacheLabel?: string;
+}
+
+interface Compiled {
+  model: Model;
+  bytes: Uint8Array;
+  meta: ProgramMeta;
+  gradWeights: Map<string, TensorData>;
+}
+
+function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compiled {
+  const obj = appendObjective(model, opts.objective, opts.names);
+  const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
+  const prog = compileFused(obj.model, {
+    outputs: [obj.scalar],
+    wrt,
+    seedOnes: true,
+    extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
+  });
+  const meta: ProgramMeta = { terms: obj.terms, wrt, gradNames: [...prog.gradNames], scalar: obj.scalar, inputs: prog.model.graph.inputs };
+  return { model: prog.model, bytes: encodeModel(prog.model), meta, gradWeights: prog.weights };
+}
+
 /** A compiled program for an objective on a prepared model (static shapes, batch fixed). */
 export class ObjectiveGradient {
   readonly terms: ResolvedTerm[];
@@ -43,69 +72,58 @@ export class ObjectiveGradient {
   readonly weights: Map<string, TensorData>;
   private readonly session: Session;
   private readonly gradNames: Map<string, string>;
+  private readonly scalar: string;
   private compiledModel: Model | undefined;
-  /** The compiled program's bytes, kept when the program is to be cached (create's keepBytes) or came from the cache. */
   private readonly bytes: Uint8Array | undefined;
+  /** How the program came: compiled here ('uncached'), compiled and stored ('stored'), or loaded ('hit'). */
+  readonly via: 'hit' | 'stored' | 'uncached';
 
-  private constructor(
-    model: Model | undefined,
-    bytes: Uint8Array | undefined,
-    session: Session,
-    terms: ResolvedTerm[],
-    wrt: string[],
-    gradNames: Map<string, string>,
-    weights: Map<string, TensorData>,
-    private readonly scalar: string,
-    inputs: ValueInfo[],
-  ) {
-    this.compiledModel = model;
-    this.bytes = bytes;
+  private constructor(session: Session, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: { model?: Model; bytes?: Uint8Array; gradWeights?: Map<string, TensorData> }) {
     this.session = session;
-    this.terms = terms;
-    this.wrt = wrt;
-    this.gradNames = gradNames;
-    this.inputs = model ? model.graph.inputs : inputs;
-    this.weights = weights;
+    this.terms = meta.terms;
+    this.wrt = meta.wrt;
+    this.gradNames = new Map(meta.gradNames);
+    this.scalar = meta.scalar;
+    this.inputs = meta.inputs;
+    this.via = via;
+    this.compiledModel = compiled?.model;
+    this.bytes = compiled?.bytes;
+    this.weights = compiled?.gradWeights ?? new Map();
   }
 
-  /** The compiled graph (decoded on first use when the program came from the cache). */
+  /** The compiled graph (not kept by a program loaded from the cache: onnxruntime holds its optimized form only). */
   get model(): Model {
+    if (!this.compiledModel && !this.bytes) throw new FvizError('this program was loaded from the program cache and has no compiled graph in memory: create it with FVIZ_CACHE=off to inspect it');
     this.compiledModel ??= decodeModel(this.bytes!);
     return this.compiledModel;
   }
 
-  /** Compiles the program; `keepBytes` keeps its serialized form for `cacheEntry()`. */
-  static async create(model: Model, opts: ObjectiveGradientOptions & { keepBytes?: boolean }): Promise<ObjectiveGradient> {
-    const obj = appendObjective(model, opts.objective, opts.names);
-    const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
-    const scalar = obj.scalar;
-    const prog = compileFused(obj.model, {
-      outputs: [scalar],
-      wrt,
-      seedOnes: true,
-      extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
-    });
-    const bytes = encodeModel(prog.model);
-    const session = await Session.create(bytes, opts);
-    const keep = opts.keepBytes && prog.weights.size === 0 ? bytes : undefined;
-    return new ObjectiveGradient(prog.model, keep, session, obj.terms, wrt, prog.gradNames, prog.weights, scalar, prog.model.graph.inputs);
+  /** Compiles the program (no cache). */
+  static async create(model: Model, opts: ObjectiveGradientOptions): Promise<ObjectiveGradient> {
+    const c = compileObjective(model, opts);
+    const session = await Session.create(c.bytes, opts);
+    return new ObjectiveGradient(session, c.meta, 'uncached', c);
   }
 
   /**
-   * What the program cache stores: the compiled bytes and what running them needs. Undefined when the bytes
-   * were not kept, or when the program lifted weights (their values would have to be stored as well).
+   * The program through the program cache: loaded when `cacheKey` is stored, else compiled from `model()` (called
+   * only then, so a hit skips preparing the model too), stored and loaded. A program that lifted weights (their
+   * values would have to be stored as well) or a call without a key compiles without the cache.
    */
-  cacheEntry(): CachedProgram | undefined {
-    if (!this.bytes) return undefined;
-    const meta: ProgramMeta = { terms: this.terms, wrt: this.wrt, gradNames: [...this.gradNames], scalar: this.scalar, inputs: this.inputs };
-    return { bytes: this.bytes, meta: meta as unknown as Record<string, unknown> };
-  }
-
-  /** A program from the cache: onnxruntime loads the stored graph; nothing is prepared or compiled. */
-  static async fromCache(entry: CachedProgram, opts: SessionOptions = {}): Promise<ObjectiveGradient> {
-    const m = entry.meta as unknown as ProgramMeta;
-    const session = await Session.create(entry.bytes, opts);
-    return new ObjectiveGradient(undefined, entry.bytes, session, m.terms, m.wrt, new Map(m.gradNames), new Map(), m.scalar, m.inputs);
+  static async load(model: () => Model | Promise<Model>, opts: CachedObjectiveOptions): Promise<ObjectiveGradient> {
+    if (!opts.cacheKey || !programCacheEnabled()) return ObjectiveGradient.create(await model(), opts);
+    let compiled: Compiled | undefined;
+    const got = await programSession(
+      opts.cacheKey,
+      opts.cacheLabel ?? 'program',
+      async () => {
+        compiled = compileObjective(await model(), opts);
+        return { bytes: compiled.bytes, meta: compiled.meta as unknown as Record<string, unknown> };
+      },
+      opts,
+      () => compiled === undefined || compiled.gradWeights.size === 0,
+    );
+    return new ObjectiveGradient(got.session, got.meta as unknown as ProgramMeta, got.via, compiled);
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {

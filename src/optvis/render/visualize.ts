@@ -112,27 +112,19 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
         })
       : undefined;
   const sessionOpts = { device: opts.device, threads: opts.threads };
-  let program = cacheKey ? await DgnProgram.fromCache(cacheKey, sessionOpts) : undefined;
-  if (!program) {
+  const models = () => {
     const gen = loadPrepared(generator.modelPath, batch);
     const codeSize = gen.graph.inputs[0]?.shape.at(-1);
     if (generator.card.codeSize && codeSize !== generator.card.codeSize)
       throw new FvizError(`generator card says code size ${generator.card.codeSize} but the model takes ${codeSize}`);
     if (!generator.card.codeSize && (generator.lower || generator.upper)) throw new FvizError('generator card has bounds but no codeSize');
     const cls = loadPrepared(classifier.modelPath, batch, classifier.card.input.size);
-    program = await DgnProgram.create({
-      generator: gen,
-      classifier: cls,
-      generatorCard: generator.card,
-      classifierCard: classifier.card,
-      objective: opts.objective,
-      names,
-      mode: opts.mode,
-      ...sessionOpts,
-      cacheKey,
-      cacheLabel: `dgn ${objectiveText(opts.objective)} on ${basename(classifier.modelPath)} through ${basename(generator.modelPath)}, batch ${batch}`,
-    });
-  }
+    return { generator: gen, classifier: cls, generatorCard: generator.card, classifierCard: classifier.card };
+  };
+  const label = `dgn ${objectiveText(opts.objective)} on ${basename(classifier.modelPath)} through ${basename(generator.modelPath)}, batch ${batch}`;
+  const program = cacheKey
+    ? await DgnProgram.load(cacheKey, label, { objective: opts.objective, names }, models, sessionOpts)
+    : await DgnProgram.create({ ...models(), objective: opts.objective, names, mode: opts.mode, ...sessionOpts });
   const compileMs = performance.now() - t0;
   const rec = generator.card.dgn ?? {};
   const steps = opts.steps ?? rec.steps ?? 200;
