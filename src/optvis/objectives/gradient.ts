@@ -6,7 +6,7 @@ import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../.
 import { toNumbers } from '../../onnx/tensor.ts';
 import { decodeModel, encodeModel } from '../../onnx/proto.ts';
 import { programCacheEnabled } from '../../runtime/program-cache.ts';
-import { programSession } from '../../runtime/program-session.ts';
+import { programSession, type ProgramRunner } from '../../runtime/program-session.ts';
 import { FvizError } from '../../errors.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
@@ -70,7 +70,7 @@ export class ObjectiveGradient {
   readonly inputs: ValueInfo[];
   readonly wrt: string[];
   readonly weights: Map<string, TensorData>;
-  private readonly session: Session;
+  private readonly session: ProgramRunner;
   private readonly gradNames: Map<string, string>;
   private readonly scalar: string;
   private compiledModel: Model | undefined;
@@ -78,7 +78,7 @@ export class ObjectiveGradient {
   /** How the program came: compiled here ('uncached'), compiled and stored ('stored'), or loaded ('hit'). */
   readonly via: 'hit' | 'stored' | 'uncached';
 
-  private constructor(session: Session, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: { model?: Model; bytes?: Uint8Array; gradWeights?: Map<string, TensorData> }) {
+  private constructor(session: ProgramRunner, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: { model?: Model; bytes?: Uint8Array; gradWeights?: Map<string, TensorData> }) {
     this.session = session;
     this.terms = meta.terms;
     this.wrt = meta.wrt;

@@ -129,6 +129,7 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
   const rec = generator.card.dgn ?? {};
   const steps = opts.steps ?? rec.steps ?? 200;
   const warnings: string[] = [];
+  let firstStepMs: number | undefined;
   const dgnOpts: DgnOptions = {
     steps,
     startStep: opts.startStep ?? rec.startStep ?? 2,
@@ -143,7 +144,10 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
     lower: opts.noBounds ? undefined : generator.lower,
     upper: opts.noBounds ? undefined : generator.upper,
     frames: opts.frames ?? [0, steps],
-    onStep: (s) => opts.progress?.({ step: s.step, steps, perItem: s.perItem }),
+    onStep: (s) => {
+      firstStepMs ??= performance.now() - t0;
+      opts.progress?.({ step: s.step, steps, perItem: s.perItem });
+    },
     warn: (line) => {
       warnings.push(line);
       opts.warn?.(line);
@@ -180,7 +184,7 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
     history: res.history,
     final: res.final,
     frames: [...res.frames.keys()].sort((a, b) => a - b),
-    timings: { totalMs: performance.now() - t0, compileMs, msPerStep: loopMs / (steps + 1) },
+    timings: { totalMs: performance.now() - t0, compileMs, msPerStep: loopMs / (steps + 1), firstStepMs },
     warnings,
     details: { nanSkips: res.nanSkips, codeRange: codeRange(res.code) },
   };
