@@ -164,6 +164,7 @@ describe('program cache files', () => {
 
   it('two processes filling the same entry at once leave one whole entry', async () => {
     const dir = fresh('race');
+    const race = programKey({ race: 1 });
     const script = join(dir, 'fill.mts'); // .mts: ESM outside any package.json
     writeFileSync(
       script,
@@ -171,15 +172,15 @@ describe('program cache files', () => {
 import { join } from 'node:path';
 import { storeProgram } from ${JSON.stringify(join(repo, 'src', 'runtime', 'program-cache.ts'))};
 const bytes = new Uint8Array(32 << 20).map((_, i) => (i * 7 + Number(process.argv[2])) & 255);
-for (let k = 0; k < 3; k++) await storeProgram('race', async (tmp) => writeFileSync(join(tmp, 'payload.bin'), bytes), { label: 'writer ' + process.argv[2] }, ${JSON.stringify(dir)});
+for (let k = 0; k < 3; k++) await storeProgram(${JSON.stringify(race)}, async (tmp) => writeFileSync(join(tmp, 'payload.bin'), bytes), { label: 'writer ' + process.argv[2] }, ${JSON.stringify(dir)});
 `,
     );
     const fill = (id: number) =>
       new Promise<number | null>((res) => spawn(process.execPath, [join(repo, 'bin', 'run-ts.js'), script, String(id)], { stdio: 'ignore' }).on('exit', res));
     expect(await Promise.all([fill(1), fill(2)])).toEqual([0, 0]);
-    const got = openProgram('race', dir);
+    const got = openProgram(race, dir);
     expect(await got?.verified, 'the entry passes its checksum').toBeUndefined();
-    const bytes = payloadOf('race', dir)!;
+    const bytes = payloadOf(race, dir)!;
     expect(bytes.length).toBe(32 << 20);
     expect([1, 2]).toContain(bytes[0]);
     expect(readdirSync(dir).filter((n) => /\.(tmp|gone)$/.test(n))).toEqual([]);

@@ -366,8 +366,7 @@ function scan(dir: string): Scanned[] {
   }
   const out: Scanned[] = [];
   for (const n of names) {
-    if (!/^[0-9a-f]{64}$/.test(n) && !/^[\w.-]+$/.test(n)) continue;
-    if (n === 'digests' || n.endsWith('.tmp') || n.endsWith('.gone')) continue;
+    if (!/^[0-9a-f]{64}$/.test(n)) continue; // entries are named by their key; other folders (digests, spectra) are not entries
     const entryDir = join(dir, n);
     try {
       if (!statSync(entryDir).isDirectory()) continue;

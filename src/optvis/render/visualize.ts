@@ -9,7 +9,7 @@ import type { Generator } from '../../generator/card.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import { asNchw } from '../../image/nchw.ts';
 import { DgnProgram } from '../param/generator.ts';
-import { modelDigest, programKey } from '../../runtime/program-cache.ts';
+import { modelDigest, programCacheEnabled, programKey } from '../../runtime/program-cache.ts';
 import { runDgnAm, type DgnOptions } from './dgn.ts';
 import { fileSha256, VERSION, type RunRecord } from '../../util/run-record.ts';
 import { writeRun } from './run-output.ts';
@@ -234,15 +234,30 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
     if (!opts.spectrum) throw new FvizError('--method maco needs --dataset cifar10 or an image folder: its average spectrum is the fixed magnitude');
     o.magnitude = await opts.spectrum([size[0], size[1]]);
   }
-  const model = loadPrepared(classifier.modelPath, o.batch, size);
+  const names = { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases };
+  const diversity = o.diversity ? { weight: o.diversity, layer: o.diversityLayer! } : undefined;
+  const cacheKey = programCacheEnabled()
+    ? programKey({
+        kind: 'pixel',
+        classifier: await modelDigest(classifier.modelPath),
+        batch: o.batch,
+        size,
+        classifierInput: classifier.card.input,
+        names,
+        objective: objectiveText(opts.objective),
+        diversity: diversity && diversity.weight !== 0 ? diversity : undefined,
+      })
+    : undefined;
   const net = await pixelNetwork({
-    classifier: model,
+    classifier: () => loadPrepared(classifier.modelPath, o.batch, size),
     card: classifier.card,
     objective: opts.objective,
-    names: { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases },
-    diversity: o.diversity ? { weight: o.diversity, layer: o.diversityLayer! } : undefined,
+    names,
+    diversity,
     device: opts.device,
     threads: opts.threads,
+    cacheKey,
+    cacheLabel: `${opts.method} ${objectiveText(opts.objective)} on ${basename(classifier.modelPath)}, batch ${o.batch}`,
   });
   const compileMs = performance.now() - t0;
   const t1 = performance.now();
