@@ -8,6 +8,8 @@ import { decodeModel, encodeModel } from '../../onnx/proto.ts';
 import { programCacheEnabled } from '../../runtime/program-cache.ts';
 import { programSession, type ProgramRunner } from '../../runtime/program-session.ts';
 import { FvizError } from '../../errors.ts';
+import { createHash } from 'node:crypto';
+import { rulesFingerprint } from '../../autodiff/rules/index.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
   /** Text, a parsed tree or an Objective of the programmatic API (diversity included). */
@@ -113,8 +115,9 @@ export class ObjectiveGradient {
   static async load(model: () => Model | Promise<Model>, opts: CachedObjectiveOptions): Promise<ObjectiveGradient> {
     if (!opts.cacheKey || !programCacheEnabled()) return ObjectiveGradient.create(await model(), opts);
     let compiled: Compiled | undefined;
+    const key = createHash('sha256').update(opts.cacheKey).update(rulesFingerprint()).digest('hex');
     const got = await programSession(
-      opts.cacheKey,
+      key,
       opts.cacheLabel ?? 'program',
       async () => {
         compiled = compileObjective(await model(), opts);
