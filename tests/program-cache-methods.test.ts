@@ -1,4 +1,4 @@
-// The program cache beyond DGN-AM: pixel-space methods, `fviz grad` and `fviz doctor` store their compiled
+// The program cache beyond DGN-AM: pixel-space methods, PPGN, `fviz grad` and `fviz doctor` store their compiled
 // programs; the second run loads them (no compilation) and gives the same bytes as the first.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listPrograms, programKey, resetProgramCacheWarnings } from '../src/runtime/program-cache.ts';
 import { visualizePixel } from '../src/optvis/render/visualize.ts';
+import { visualizePpgn } from '../src/optvis/render/visualize-ppgn.ts';
 import { pixelNetwork } from '../src/optvis/render/pixel.ts';
 import { gradientAt } from '../src/optvis/objectives/grad.ts';
 import { doctor } from '../src/optvis/objectives/doctor.ts';
@@ -58,6 +59,15 @@ describe('program cache for pixel, grad and doctor programs', () => {
     const cold = await run('cold');
     const warm = await run('warm');
     expect(listPrograms(dir).map((e) => e.label)).toEqual([expect.stringMatching(/^l2 class:cat on classifier\.onnx, batch 1$/)]);
+    expect(warm.history).toEqual(cold.history);
+    expect(readFileSync(join(dir, 'warm', 'result.png')).equals(readFileSync(join(dir, 'cold', 'result.png')))).toBe(true);
+  });
+
+  it('PPGN: one entry, the code layer kept with it, the same samples warm as cold', async () => {
+    const run = (out: string) => visualizePpgn({ generator: 'embedded', objective: 'class:cat', out: join(dir, out), steps: 3, seed: 1, threads: 1 });
+    const cold = await run('cold');
+    const warm = await run('warm');
+    expect(listPrograms(dir).map((e) => e.label)).toEqual([expect.stringMatching(/^ppgn class:cat on classifier\.onnx through generator\.onnx, batch 1$/)]);
     expect(warm.history).toEqual(cold.history);
     expect(readFileSync(join(dir, 'warm', 'result.png')).equals(readFileSync(join(dir, 'cold', 'result.png')))).toBe(true);
   });

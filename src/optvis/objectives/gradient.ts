@@ -37,6 +37,17 @@ interface ProgramMeta {
   gradNames: [string, string][];
   scalar: string;
   inputs: ValueInfo[];
+  /** The maker's own facts about the program (ProgramModel.extra), stored with it. */
+  extra?: Record<string, unknown>;
+}
+
+/** What a program maker may give besides the model: forward values found while making it, and facts to keep. */
+export interface ProgramModel {
+  model: Model;
+  /** Added to the options' extraOutputs. */
+  extraOutputs?: string[];
+  /** Kept with the program (also in the cache) and given back as `ObjectiveGradient.extra`. */
+  extra?: Record<string, unknown>;
 }
 
 export interface CachedObjectiveOptions extends ObjectiveGradientOptions {
@@ -77,6 +88,8 @@ export class ObjectiveGradient {
   private readonly scalar: string;
   private compiledModel: Model | undefined;
   private readonly bytes: Uint8Array | undefined;
+  /** What the maker kept with the program (ProgramModel.extra); empty for create. */
+  readonly extra: Record<string, unknown>;
   /** How the program came: compiled here ('uncached'), compiled and stored ('stored'), or loaded ('hit'). */
   readonly via: 'hit' | 'stored' | 'uncached';
 
@@ -87,6 +100,7 @@ export class ObjectiveGradient {
     this.gradNames = new Map(meta.gradNames);
     this.scalar = meta.scalar;
     this.inputs = meta.inputs;
+    this.extra = meta.extra ?? {};
     this.via = via;
     this.compiledModel = compiled?.model;
     this.bytes = compiled?.bytes;
@@ -112,15 +126,30 @@ export class ObjectiveGradient {
    * only then, so a hit skips preparing the model too), stored and loaded. A program that lifted weights (their
    * values would have to be stored as well) or a call without a key compiles without the cache.
    */
-  static async load(model: () => Model | Promise<Model>, opts: CachedObjectiveOptions): Promise<ObjectiveGradient> {
-    if (!opts.cacheKey || !programCacheEnabled()) return ObjectiveGradient.create(await model(), opts);
+  static async load(model: () => Model | ProgramModel | Promise<Model | ProgramModel>, opts: CachedObjectiveOptions): Promise<ObjectiveGradient> {
+    const make = async (): Promise<{ model: Model; opts: ObjectiveGradientOptions; extra?: Record<string, unknown> }> => {
+      const m = await model();
+      if (!('model' in m && 'graph' in m.model)) return { model: m as Model, opts };
+      const pm = m as ProgramModel;
+      return { model: pm.model, opts: { ...opts, extraOutputs: [...(opts.extraOutputs ?? []), ...(pm.extraOutputs ?? [])] }, extra: pm.extra };
+    };
+    const compile = async (): Promise<Compiled> => {
+      const m = await make();
+      const c = compileObjective(m.model, m.opts);
+      if (m.extra) c.meta.extra = m.extra;
+      return c;
+    };
+    if (!opts.cacheKey || !programCacheEnabled()) {
+      const c = await compile();
+      return new ObjectiveGradient(await Session.create(c.bytes, opts), c.meta, 'uncached', c);
+    }
     let compiled: Compiled | undefined;
     const key = createHash('sha256').update(opts.cacheKey).update(rulesFingerprint()).digest('hex');
     const got = await programSession(
       key,
       opts.cacheLabel ?? 'program',
       async () => {
-        compiled = compileObjective(await model(), opts);
+        compiled = await compile();
         return { bytes: compiled.bytes, meta: compiled.meta as unknown as Record<string, unknown> };
       },
       opts,
