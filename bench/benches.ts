@@ -12,7 +12,7 @@ import {
 import { qualityBench } from './quality.ts';
 import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
-import { dgnCacheBench, helpBench } from './startup-benches.ts';
+import { demoCacheBench, dgnCacheBench, helpBench } from './startup-benches.ts';
 import { targetsBench } from './targets.ts';
 import { tfjsGooglenetBench } from './tfjs-benches.ts';
 import { dgnStepBench, dgnStepTorchBench, fourierBench, robustBench } from './viz-benches.ts';
@@ -32,6 +32,7 @@ export const BENCHES: Bench[] = [
   scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
   helpBench, // fviz --help of dist/ vs node -e 0
   dgnCacheBench, // first DGN-AM step, cold vs warm program cache
+  demoCacheBench, // fviz demo end to end, cold vs warm program cache (only with --only democache)
   qualityBench, // the learned priors' naturalness (only with --only quality)
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last
