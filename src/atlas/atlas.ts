@@ -123,9 +123,9 @@ export async function prepareAtlas(o: AtlasOptions): Promise<PreparedAtlas> {
   const methods = checkMethods(o.methods ?? 'fourier', o.generator);
   const classifier = resolveClassifier(o.model);
   const generator = methods.includes('dgn') ? resolveGenerator(o.generator!) : undefined;
-  const layers = resolveLayers(classifier, o.layers);
   const model = await planModel(o.model ?? 'embedded', classifier.modelPath);
   const old = checkFolderModel(o.out, model);
+  const layers = resolveLayers(classifier, o.layers);
   const batch = o.batch ?? old?.batch ?? chooseBatch(loadAtBatch(classifier.modelPath, 1, classifier.card.input.size)).batch;
   const plan = planAtlas({
     model,
