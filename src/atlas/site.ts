@@ -13,7 +13,7 @@ const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&':
 
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 a{color:#1558b0;text-decoration:none}a:hover{text-decoration:underline}
-img.px{image-rendering:pixelated;image-rendering:crisp-edges;background:#eee}
+img.px{image-rendering:pixelated;background:#eee}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(104px,1fr));gap:8px}
 .grid a{display:block;text-align:center;font-size:12px;color:#444}
 .grid img{width:96px;height:96px}
@@ -29,7 +29,7 @@ function page(title: string, depth: number, nav: [string, string][], body: strin
   const crumbs = nav.map(([href, text]) => (href ? `<a href="${up}${href}">${esc(text)}</a>` : esc(text))).join(' / ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
 <link rel="stylesheet" href="${up}style.css"></head>
 <body><nav>${crumbs}</nav>
 <h1>${esc(title)}</h1>
