@@ -60,7 +60,7 @@ describe('the atlas site in Chromium', () => {
   async function checkPage(): Promise<{ images: number; links: number }> {
     const images = await page.$$eval('img', (els) => els.map((e) => ({ src: e.getAttribute('src'), ok: e.complete && e.naturalWidth > 0 })));
     expect(images.filter((i) => !i.ok)).toEqual([]);
-    const links = await page.$$eval('a', (els) => els.map((e) => (e as HTMLAnchorElement).href));
+    const links = await page.$$eval('a', (els) => els.map((e) => e.href));
     for (const href of links) {
       const r = await page.request.get(href);
       expect(r.status(), href).toBe(200);
@@ -85,7 +85,7 @@ describe('the atlas site in Chromium', () => {
     expect(await page.locator('.grid img').count()).toBe(4);
     expect(grid.images).toBe(4);
     // 32-pixel renders shown at 96 pixels, sampled nearest-neighbour.
-    const shown = await page.locator('.grid img').first().evaluate((e) => ({ w: (e as HTMLImageElement).naturalWidth, box: e.getBoundingClientRect().width, rendering: getComputedStyle(e).imageRendering }));
+    const shown: unknown = await page.evaluate(`(() => { const e = document.querySelector('.grid img'); return { w: e.naturalWidth, box: e.getBoundingClientRect().width, rendering: getComputedStyle(e).imageRendering }; })()`);
     expect(shown).toEqual({ w: 32, box: 96, rendering: 'pixelated' });
 
     await page.click('.grid a >> nth=2');
