@@ -9,6 +9,7 @@ import {
   peakEndBench,
   rssBench,
 } from './engine-benches.ts';
+import { atlasBench } from './atlas-bench.ts';
 import { qualityBench } from './quality.ts';
 import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
@@ -32,6 +33,7 @@ export const BENCHES: Bench[] = [
   scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
   helpBench, // fviz --help of dist/ vs node -e 0
   dgnCacheBench, // first DGN-AM step, cold vs warm program cache
+  atlasBench, // atlas units/hour, batched vs one unit at a time
   qualityBench, // the learned priors' naturalness (only with --only quality)
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last

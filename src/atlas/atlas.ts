@@ -33,6 +33,8 @@ export interface AtlasOptions extends SessionOptions {
   units?: string;
   dataset?: string;
   out: string;
+  /** Shards rendered side by side in this process, each on one intra-op thread unless --threads says otherwise (default 1). */
+  lanes?: number;
   onShard?: (p: ShardProgress) => void;
 }
 
@@ -214,15 +216,24 @@ export interface AtlasResult {
 /** The whole atlas in this process. */
 export async function runAtlas(o: AtlasOptions): Promise<AtlasResult> {
   const t0 = performance.now();
+  const lanes = o.lanes ?? 1;
+  if (!Number.isInteger(lanes) || lanes < 1) throw new FvizError(`--lanes ${lanes} must be a positive integer`);
   const { plan, ctx } = await prepareAtlas(o);
+  if (lanes > 1 && o.threads === undefined) ctx.threads = 1;
   let rendered = 0;
   let skipped = 0;
-  for (const [i, shard] of plan.shards.entries()) {
-    const r = await runShard(ctx, o.out, plan, shard);
-    if (r.rendered) rendered++;
-    else skipped++;
-    o.onShard?.({ done: i + 1, total: plan.shards.length, shard, rendered: r.rendered, ms: r.ms });
-  }
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < plan.shards.length) {
+      const shard = plan.shards[next++]!;
+      const r = await runShard(ctx, o.out, plan, shard);
+      if (r.rendered) rendered++;
+      else skipped++;
+      o.onShard?.({ done: ++done, total: plan.shards.length, shard, rendered: r.rendered, ms: r.ms });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, plan.shards.length) }, lane));
   const pages = finishAtlas(o.out, plan);
   return { out: o.out, plan, rendered, skipped, pages, ms: performance.now() - t0 };
 }

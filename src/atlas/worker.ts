@@ -20,6 +20,8 @@ export interface WorkerOptions extends SessionOptions {
   out?: string;
   /** How long a shard's lock lasts without renewal: a dead worker's shard is taken over after this (ms). */
   lockDuration?: number;
+  /** Shards taken side by side (BullMQ concurrency), one intra-op thread each unless threads is given (default 1). */
+  lanes?: number;
   /** Keep waiting for work this long after the queue empties (ms; default 0: stop at once). */
   idleMs?: number;
   onShard?: (e: { shard: string; phase: 'start' | 'done'; rendered?: boolean; ms?: number; units: number }) => void;
@@ -37,7 +39,10 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   await checkRedis(target);
   let queued = await loadPlan(target);
   if (!queued) throw new FvizError(`no atlas is queued at ${o.queue} (queue '${target.name}'): run fviz atlas --queue ${o.queue} first`);
-  let ctx: RenderContext = await contextForPlan(queued.plan, o);
+  const lanes = o.lanes ?? 1;
+  if (!Number.isInteger(lanes) || lanes < 1) throw new FvizError(`--lanes ${lanes} must be a positive integer`);
+  const session = { ...o, threads: o.threads ?? (lanes > 1 ? 1 : undefined) };
+  let ctx: RenderContext = await contextForPlan(queued.plan, session);
   const result: WorkerResult = { shards: 0, rendered: 0, units: 0 };
   const lock = o.lockDuration ?? 30_000;
 
@@ -46,7 +51,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       // A newer atlas on the same queue: its plan, and its models checked again.
       const next = await loadPlan(target);
       if (!next || next.plan.id !== job.data.plan) throw new Error(`job ${job.id} belongs to atlas ${job.data.plan}, whose plan is no longer in Redis`);
-      ctx = await contextForPlan(next.plan, o);
+      ctx = await contextForPlan(next.plan, session);
       queued = next;
     }
     const q: QueuedAtlas = queued!;
@@ -65,7 +70,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
 
   const worker = new Worker(target.name, process, {
     connection: connectionOf(target),
-    concurrency: 1,
+    concurrency: lanes,
     lockDuration: lock,
     stalledInterval: Math.max(500, Math.floor(lock / 2)),
     maxStalledCount: 5,

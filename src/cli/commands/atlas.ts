@@ -23,6 +23,7 @@ export const atlasCommand = defineCommand(
       .option('units', { type: 'string', describe: 'only these units of each layer, e.g. 0-15,42' })
       .option('dataset', { type: 'string', describe: 'dataset for the top and bottom examples and the activation spectrum: cifar10, a CIFAR-10 binary folder or an image folder' })
       .option('out', { type: 'string', describe: 'output folder: the site (index.html), renders/, shards/, atlas.json' })
+      .option('lanes', { type: 'number', default: 1, describe: 'shards rendered side by side in this process, one intra-op thread each (unless --threads)' })
       .option('queue', { type: 'string', describe: 'redis://HOST:PORT: shard the run over `fviz worker`s through BullMQ on this Redis' })
       .option('name', { type: 'string', default: 'fviz-atlas', describe: 'the queue\'s name (several atlases on one Redis)' })
       .option('enqueue-only', { type: 'boolean', describe: 'with --queue: only enqueue (run the same command again later to write the site)' })
@@ -83,6 +84,7 @@ export const atlasCommand = defineCommand(
     const { runAtlas } = await import('../../atlas/atlas.ts');
     const r = await runAtlas({
       ...opts,
+      lanes: a.lanes,
       onShard: (p) => {
         line ??= new ProgressLine('atlas', p.total, 'shards');
         if (p.done < p.total) line.update(p.done);
