@@ -144,7 +144,8 @@ export class ObjectiveGradient {
       return new ObjectiveGradient(await Session.create(c.bytes, opts), c.meta, 'uncached', c);
     }
     let compiled: Compiled | undefined;
-    const key = createHash('sha256').update(opts.cacheKey).update(rulesFingerprint()).digest('hex');
+    // The rules in force and the device (onnxruntime optimizes for its execution provider) complete the caller's key.
+    const key = createHash('sha256').update(opts.cacheKey).update(`\0${opts.device ?? 'cpu'}\0`).update(rulesFingerprint()).digest('hex');
     const got = await programSession(
       key,
       opts.cacheLabel ?? 'program',
