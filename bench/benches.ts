@@ -9,6 +9,7 @@ import {
   peakEndBench,
   rssBench,
 } from './engine-benches.ts';
+import { atlasBench } from './atlas-bench.ts';
 import { qualityBench } from './quality.ts';
 import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
@@ -33,6 +34,7 @@ export const BENCHES: Bench[] = [
   helpBench, // fviz --help of dist/ vs node -e 0
   dgnCacheBench, // first DGN-AM step, cold vs warm program cache
   demoCacheBench, // fviz demo end to end, cold vs warm program cache (only with --only democache)
+  atlasBench, // atlas units/hour, batched vs one unit at a time
   qualityBench, // the learned priors' naturalness (only with --only quality)
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last

@@ -77,3 +77,12 @@ export { receptiveField, cropBox, type ReceptiveField } from './analysis/scan-rf
 export { folderSource, imageSetSource, openScanSource, listImageFiles, type ImageSource } from './dataset/stream-source.ts';
 export { multifacetedVisualization, type FacetsOptions, type FacetsResult, type FacetsRecord } from './analysis/facets.ts';
 export { kmeans, type KMeansResult, type KMeansOptions } from './analysis/kmeans.ts';
+export { runAtlas, prepareAtlas, finishAtlas, resolveLayers, readPlan, type AtlasOptions, type AtlasResult, type ShardProgress } from './atlas/atlas.ts';
+export { planAtlas, unitKey, parseUnits, type AtlasPlan, type AtlasSettings, type Shard, type RenderShard, type ExamplesShard } from './atlas/plan.ts';
+export { chooseBatch, bytesPerItem } from './atlas/batch-size.ts';
+export { renderShard, renderBatch, shardObjective, type ShardManifest, type UnitRender } from './atlas/render.ts';
+export { writeSite } from './atlas/site.ts';
+export { queueAtlas, parseQueueUrl, checkRedis, type QueueAtlasOptions } from './atlas/queue.ts';
+export { runWorker, type WorkerOptions, type WorkerResult } from './atlas/worker.ts';
+export { queueStatus, folderStatus, formatStatus, type AtlasStatus } from './atlas/status.ts';
+export { serveAtlas, type Served } from './atlas/serve.ts';

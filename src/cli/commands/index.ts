@@ -19,6 +19,8 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   facets: async () => (await import('./facets.ts')).facetsCommand,
   cache: async () => (await import('./cache.ts')).cacheCommand,
   accentuate: async () => (await import('./accentuate.ts')).accentuateCommand,
+  atlas: async () => (await import('./atlas.ts')).atlasCommand,
+  worker: async () => (await import('./worker.ts')).workerCommand,
 };
 
 /** The commands named in args, or all of them when none is. */

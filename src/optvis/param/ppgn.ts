@@ -30,6 +30,9 @@ export interface PpgnSettings {
   eps1: number;
   eps2: number;
   eps3: number;
+  /** Noise std the schedule falls to, linearly from eps3 as lr to lrEnd (absent: eps3 throughout). A chain that explores with noise
+   * early and settles without it ends near a mode it found on its own. */
+  eps3End?: number;
   /** sampler.py divides the combined update by its mean |.| per item (step / mean|d| * d); false: the plain formula. */
   normalize: boolean;
 }

@@ -32,6 +32,8 @@ export function ppgnSettings(card: Generator['card'], overrides: Partial<PpgnSet
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
   // A step size given alone is constant: it does not decay towards the card's end step.
   if (overrides.lr !== undefined && overrides.lrEnd === undefined) s.lrEnd = overrides.lr;
+  // So is a noise std given alone.
+  if (overrides.eps3 !== undefined && overrides.eps3End === undefined) s.eps3End = overrides.eps3;
   return s;
 }
 
