@@ -1,4 +1,4 @@
-// The program cache beyond DGN-AM: pixel-space methods, PPGN, `fviz grad` and `fviz doctor` store their compiled
+// The program cache beyond DGN-AM: pixel-space methods, PPGN, DeepDream, `fviz grad` and `fviz doctor` store their compiled
 // programs; the second run loads them (no compilation) and gives the same bytes as the first.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { listPrograms, programKey, resetProgramCacheWarnings } from '../src/runtime/program-cache.ts';
 import { visualizePixel } from '../src/optvis/render/visualize.ts';
 import { visualizePpgn } from '../src/optvis/render/visualize-ppgn.ts';
+import { deepDream } from '../src/optvis/render/dream.ts';
+import { nchw } from '../src/image/nchw.ts';
 import { pixelNetwork } from '../src/optvis/render/pixel.ts';
 import { gradientAt } from '../src/optvis/objectives/grad.ts';
 import { doctor } from '../src/optvis/objectives/doctor.ts';
@@ -70,6 +72,18 @@ describe('program cache for pixel, grad and doctor programs', () => {
     expect(listPrograms(dir).map((e) => e.label)).toEqual([expect.stringMatching(/^ppgn class:cat on classifier\.onnx through generator\.onnx, batch 1$/)]);
     expect(warm.history).toEqual(cold.history);
     expect(readFileSync(join(dir, 'warm', 'result.png')).equals(readFileSync(join(dir, 'cold', 'result.png')))).toBe(true);
+  });
+
+  it('DeepDream: one entry per octave size, the same dream warm as cold', async () => {
+    const cls = resolveClassifier(undefined);
+    const img = nchw(1, 3, 32, 32);
+    new Rng(4).fillUniform(img.data, 0, 1);
+    const o = { layer: 'fc6', octaves: 2, octaveScale: 1.4, stepsPerOctave: 2, step: 1.5 / 255, jitter: 4, seed: 0, threads: 1 };
+    const cold = await deepDream(cls, img, o);
+    const warm = await deepDream(cls, img, o);
+    expect(listPrograms(dir).map((e) => e.label).sort()).toEqual(['deepdream fc6 on classifier.onnx at 23x23', 'deepdream fc6 on classifier.onnx at 32x32']);
+    expect(warm.history).toEqual(cold.history);
+    expect(Buffer.from(warm.image.data.buffer).equals(Buffer.from(cold.image.data.buffer))).toBe(true);
   });
 
   it('grad and doctor store their programs and repeat their numbers', async () => {

@@ -1,7 +1,8 @@
 // Prepared models remembered within one process: `fviz compare`, the atlas and the tests prepare the same model
 // file again and again (shape inference, folding, specialization); the second time costs a clone. Keyed by the
-// file (path, size, mtime, inode) and the preparation's options; bounded by $FVIZ_PREPARE_MEMO_MB (default 1024,
-// 0 turns it off), least recently used first out. Callers get a clone whose tensors are shared: prepared models
+// file (path, size, mtime, inode) and the preparation's options; bounded by $FVIZ_PREPARE_MEMO_MB (default 256,
+// 0 turns it off: a model held here outlives its run, so the bound stays below the twins' 300 MB generator), least
+// recently used first out. Callers get a clone whose tensors are shared: prepared models
 // are read, never changed in place.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,8 +17,8 @@ const memo = new Map<string, Remembered>();
 let held = 0;
 
 function limit(): number {
-  const mb = Number(process.env['FVIZ_PREPARE_MEMO_MB'] ?? '1024');
-  return (Number.isFinite(mb) && mb >= 0 ? mb : 1024) * 1024 * 1024;
+  const mb = Number(process.env['FVIZ_PREPARE_MEMO_MB'] ?? '256');
+  return (Number.isFinite(mb) && mb >= 0 ? mb : 256) * 1024 * 1024;
 }
 
 function weightBytes(m: Model): number {

@@ -48,6 +48,8 @@ export interface ProgramModel {
   extraOutputs?: string[];
   /** Kept with the program (also in the cache) and given back as `ObjectiveGradient.extra`. */
   extra?: Record<string, unknown>;
+  /** The objective, when making the model found it (replaces the options' objective). */
+  objective?: ObjectiveInput;
 }
 
 export interface CachedObjectiveOptions extends ObjectiveGradientOptions {
@@ -131,7 +133,8 @@ export class ObjectiveGradient {
       const m = await model();
       if (!('model' in m && 'graph' in m.model)) return { model: m as Model, opts };
       const pm = m as ProgramModel;
-      return { model: pm.model, opts: { ...opts, extraOutputs: [...(opts.extraOutputs ?? []), ...(pm.extraOutputs ?? [])] }, extra: pm.extra };
+      const extraOutputs = [...(opts.extraOutputs ?? []), ...(pm.extraOutputs ?? [])];
+      return { model: pm.model, opts: { ...opts, extraOutputs, objective: pm.objective ?? opts.objective }, extra: pm.extra };
     };
     const compile = async (): Promise<Compiled> => {
       const m = await make();
@@ -144,7 +147,8 @@ export class ObjectiveGradient {
       return new ObjectiveGradient(await Session.create(c.bytes, opts), c.meta, 'uncached', c);
     }
     let compiled: Compiled | undefined;
-    const key = createHash('sha256').update(opts.cacheKey).update(rulesFingerprint()).digest('hex');
+    // The rules in force and the device (onnxruntime optimizes for its execution provider) complete the caller's key.
+    const key = createHash('sha256').update(opts.cacheKey).update(`\0${opts.device ?? 'cpu'}\0`).update(rulesFingerprint()).digest('hex');
     const got = await programSession(
       key,
       opts.cacheLabel ?? 'program',

@@ -1,6 +1,8 @@
 // DeepDream (Mordvintsev et al. 2015) on a photo: gradient ascent on the mean of squares of a layer,
 // over octaves (small to full size, the detail carried up between them), with a random circular
 // jitter each step and Nguyen-style normalized steps (step / mean|g|).
+import { basename } from 'node:path';
+import { modelDigest, programCacheEnabled, programKey } from '../../runtime/program-cache.ts';
 import { FvizError } from '../../errors.ts';
 import { readModel } from '../../onnx/proto.ts';
 import { prepareModel } from '../../onnx/prepare.ts';
@@ -97,8 +99,17 @@ export async function deepDream(classifier: Classifier, image: Nchw, o: DreamOpt
     if (detail) detail = resize([detail.dims[2], detail.dims[3]], size).apply(detail);
     x = nchw(1, 3, size[0], size[1], base.data.slice());
     if (detail) addInPlace(x.data, detail.data);
-    const { model, tensor } = networkUpTo(classifier, o.layer, size);
-    const prog = await ObjectiveGradient.create(model, { objective: tensor, wrt: [DISPLAY_INPUT], device: o.device, threads: o.threads });
+    // Through the program cache: a hit skips cutting and preparing the network (the layer's tensor is the objective).
+    const cacheKey = programCacheEnabled()
+      ? programKey({ kind: 'dream', classifier: await modelDigest(classifier.modelPath), layer: o.layer, aliases: classifier.card.aliases, input: classifier.card.input, size })
+      : undefined;
+    const prog = await ObjectiveGradient.load(
+      () => {
+        const { model, tensor } = networkUpTo(classifier, o.layer, size);
+        return { model, objective: tensor };
+      },
+      { objective: o.layer, wrt: [DISPLAY_INPUT], device: o.device, threads: o.threads, cacheKey, cacheLabel: `deepdream ${o.layer} on ${basename(classifier.modelPath)} at ${size[0]}x${size[1]}` },
+    );
     let res;
     try {
       const maxJ = Math.min(o.jitter, size[0] - 1, size[1] - 1);
