@@ -51,7 +51,12 @@ function fviz(args: string[]): Run {
     done,
     line: (re) => {
       const m = out.split('\n').find((l) => re.test(l));
-      return m ? Promise.resolve(m) : new Promise((ok) => waiters.push({ re, ok }));
+      if (m) return Promise.resolve(m);
+      const seen = new Promise<string>((ok) => waiters.push({ re, ok }));
+      const gone = done.then((code) => {
+        throw new Error(`fviz ${args.join(' ')} exited (${code}) before printing ${re}: ${err.trim()}`);
+      });
+      return Promise.race([seen, gone]);
     },
   };
 }
@@ -92,7 +97,7 @@ function expectEachUnitOnce(dir: string): void {
   expect([...seen.values()].every((n) => n === 1)).toBe(true);
   const files = [...tree(dir).keys()];
   expect(files.filter((f) => f.startsWith('renders/') && /[0-9a-f]{32}\.png$/.test(f))).toHaveLength(plan.renders);
-  expect(files.filter((f) => /\.tmp-\d+$/.test(f))).toEqual([]);
+  expect(files.filter((f) => /\.tmp-/.test(f))).toEqual([]);
 }
 
 // 8 units of one layer in 4 batches of 2: small enough to be quick, enough shards for two workers.
@@ -111,7 +116,7 @@ describe('fviz atlas', () => {
 
     const queued = join(tmp, 'queued');
     const run = fviz([...ATLAS, '--out', queued, '--queue', redis.url, '--name', 'two']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await run.line(/^queued 4 shard\(s\)/);
     const w1 = fviz(['worker', '--queue', redis.url, '--name', 'two']);
     const w2 = fviz(['worker', '--queue', redis.url, '--name', 'two']);
     expect(await w1.done, w1.err()).toBe(0);
@@ -142,7 +147,7 @@ describe('fviz atlas', () => {
   it('a worker killed (SIGKILL) mid-shard: another takes its shard over; every unit exactly once', async () => {
     const dir = join(tmp, 'killed');
     const run = fviz([...ATLAS, '--out', dir, '--queue', redis.url, '--name', 'kill']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await run.line(/^queued 4 shard\(s\)/);
     const doomed = fviz(['worker', '--queue', redis.url, '--name', 'kill', '--lock-duration', '2000']);
     const started = await doomed.line(/^start /);
     doomed.proc.kill('SIGKILL');
@@ -160,7 +165,7 @@ describe('fviz atlas', () => {
   it('Redis killed and restarted mid-run (append-only file): the run completes', async () => {
     const dir = join(tmp, 'restarted');
     const run = fviz([...ATLAS, '--out', dir, '--queue', redis.url, '--name', 'restart']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await run.line(/^queued 4 shard\(s\)/);
     const worker = fviz(['worker', '--queue', redis.url, '--name', 'restart', '--lock-duration', '4000']);
     await worker.line(/^done /);
     await redis.restart();
