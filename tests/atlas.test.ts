@@ -43,7 +43,7 @@ function fviz(args: string[]): Run {
     }
   });
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<number>((ok) => proc.on('exit', (code, signal) => ok(code ?? (signal ? 128 : -1))));
+  const done = new Promise<number>((ok) => proc.on('close', (code, signal) => ok(code ?? (signal ? 128 : -1))));
   return {
     proc,
     out: () => out,
