@@ -94,7 +94,7 @@ function layerPage(plan: AtlasPlan, data: SiteData, layer: PlanLayer): string {
   const first = plan.methods[0]!;
   const cells = layerUnits(layer, plan.units).map((u) => {
     const r = unitRenders(plan, data, layer.name, u).find((x) => x.method === first && x.seed === 0)!;
-    return `<a href="../${atlasPaths.unitPage(layer.name, u)}"><img class="px" src="../${r.r.image}" alt="unit ${u}" width="96" height="96"><br>${u}</a>`;
+    return `<a href="../${atlasPaths.unitPage(layer.name, u)}" title="unit ${u}: objective ${fmt(r.r.initial)} -> ${fmt(r.r.final)}"><img class="px" src="../${r.r.image}" alt="unit ${u}" width="96" height="96"><br>${u}</a>`;
   });
   return page(`${layer.name}`, 1, [['index.html', 'atlas'], ['model.html', plan.model.file], ['', layer.name]], `<p>${layerUnits(layer, plan.units).length} of ${layer.channels} units (tensor ${esc(layer.tensor)}, shape [${layer.shape.join(', ')}]); images by ${esc(first)}, seed 0. Each links to its unit page.</p>
 <div class="grid">
