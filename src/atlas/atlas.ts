@@ -10,10 +10,9 @@ import { resolveClassifier, resolveGenerator } from '../models/registry.ts';
 import type { SessionOptions } from '../runtime/session.ts';
 import { createOutputFolder } from '../util/output-folder.ts';
 import { fileSha256 } from '../util/run-record.ts';
-import { writeAtomic } from '../onnx/proto.ts';
 import { chooseBatch } from './batch-size.ts';
 import { examplesShard } from './examples.ts';
-import { atlasPaths } from './paths.ts';
+import { atlasPaths, PLAN_FILE, TEMP_NAME, writeFileAtomic } from './paths.ts';
 import { parseUnits, planAtlas, type AtlasPlan, type PlanLayer, type PlanModel, type Shard } from './plan.ts';
 import { renderShard, type RenderContext } from './render.ts';
 import { writeSite } from './site.ts';
@@ -33,6 +32,11 @@ export interface AtlasOptions extends SessionOptions {
   units?: string;
   dataset?: string;
   out: string;
+  /**
+   * Render only this shard of the plan (0-based, atlas.json's order) and write no site: one pod of an
+   * Indexed Job. Every pod must cut the same plan, so the batch must be given (or be in the folder).
+   */
+  shard?: number;
   /** Shards rendered side by side in this process, each on one intra-op thread unless --threads says otherwise (default 1). */
   lanes?: number;
   onShard?: (p: ShardProgress) => void;
@@ -89,6 +93,16 @@ export function checkMethods(spec: string, generator: string | undefined): strin
   return methods;
 }
 
+/** Whether a model's graph runs at batch n (some fix batch 1 in a Reshape). */
+function runsAtBatch(path: string, n: number): boolean {
+  try {
+    loadAtBatch(path, n);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function planModel(spec: string, path: string): Promise<PlanModel> {
   return { spec, file: basename(path), sha256: await fileSha256(path) };
 }
@@ -128,9 +142,12 @@ export async function prepareAtlas(o: AtlasOptions): Promise<PreparedAtlas> {
   const model = await planModel(o.model ?? 'embedded', classifier.modelPath);
   const old = checkFolderModel(o.out, model);
   const layers = resolveLayers(classifier, o.layers);
+  if (o.shard !== undefined && o.batch === undefined && !old) throw new FvizError('--shard needs --batch N: every shard of an Indexed Job must cut the same plan');
   const batch = o.batch ?? old?.batch ?? chooseBatch(loadAtBatch(classifier.modelPath, 1, classifier.card.input.size)).batch;
+  const methodBatch = generator && batch > 1 && !runsAtBatch(generator.modelPath, 2) ? { dgn: 1 } : undefined;
   const plan = planAtlas({
     model,
+    methodBatch,
     generator: generator ? await planModel(o.generator!, generator.modelPath) : undefined,
     layers,
     methods,
@@ -141,7 +158,7 @@ export async function prepareAtlas(o: AtlasOptions): Promise<PreparedAtlas> {
     dataset: o.dataset,
   });
   createOutputFolder(o.out);
-  writeAtomic(atlasPaths.plan(o.out), `${JSON.stringify(plan, null, 1)}\n`);
+  writeFileAtomic(o.out, PLAN_FILE, `${JSON.stringify(plan, null, 1)}\n`);
   return { plan, ctx: { classifier, generator, device: o.device, threads: o.threads } };
 }
 
@@ -190,7 +207,7 @@ function removeLeftovers(dir: string): void {
     for (const f of readdirSync(d)) {
       const p = join(d, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.tmp-\d+$/.test(f)) rmSync(p, { force: true });
+      else if (TEMP_NAME.test(f)) rmSync(p, { force: true });
     }
   };
   walk(dir);
@@ -220,6 +237,13 @@ export async function runAtlas(o: AtlasOptions): Promise<AtlasResult> {
   if (!Number.isInteger(lanes) || lanes < 1) throw new FvizError(`--lanes ${lanes} must be a positive integer`);
   const { plan, ctx } = await prepareAtlas(o);
   if (lanes > 1 && o.threads === undefined) ctx.threads = 1;
+  if (o.shard !== undefined) {
+    const shard = plan.shards[o.shard];
+    if (!Number.isInteger(o.shard) || !shard) throw new FvizError(`--shard ${o.shard} is out of range: the plan has shards 0..${plan.shards.length - 1}`);
+    const r = await runShard(ctx, o.out, plan, shard);
+    o.onShard?.({ done: 1, total: 1, shard, rendered: r.rendered, ms: r.ms });
+    return { out: o.out, plan, rendered: r.rendered ? 1 : 0, skipped: r.rendered ? 0 : 1, pages: [], ms: performance.now() - t0 };
+  }
   let rendered = 0;
   let skipped = 0;
   let next = 0;

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { datasetExamples } from '../analysis/examples.ts';
 import { atlasPaths } from './paths.ts';
 import type { AtlasSettings, ExamplesShard } from './plan.ts';
-import { writeFileAtomic, type RenderContext } from './render.ts';
+import { writeFileAtomic } from './paths.ts';
+import type { RenderContext } from './render.ts';
 
 export interface UnitExamples {
   unit: number;

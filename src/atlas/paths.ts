@@ -1,6 +1,8 @@
 // Where an atlas folder keeps each thing. Renders are content-addressed (the unit's key names the file);
 // a shard is finished when its manifest exists; the site's pages sit at the folder's root.
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export const PLAN_FILE = 'atlas.json';
 
@@ -21,3 +23,18 @@ export const atlasPaths = {
   layerPage: (layer: string) => `layers/${layerSlug(layer)}.html`,
   unitPage: (layer: string, unit: number) => `units/${layerSlug(layer)}/${unit}.html`,
 };
+
+/** Temporary names: `.tmp-` plus the process id and random bytes (containers on a shared folder share pids). */
+export const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}$/;
+
+/**
+ * Writes `rel` under `dir` through a temporary name in the same folder, then renames it: a reader (or a
+ * worker killed mid-write) never leaves a half-written file under the real name.
+ */
+export function writeFileAtomic(dir: string, rel: string, bytes: Uint8Array | string): void {
+  const path = join(dir, rel);
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}

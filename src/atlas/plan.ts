@@ -50,6 +50,8 @@ export interface AtlasSettings {
   seeds: number;
   steps: number;
   batch: number;
+  /** A method's own batch where it differs (dgn through a generator whose graph fixes batch 1). */
+  methodBatch?: Record<string, number>;
   /** Channels kept (the same for every layer; undefined: all). */
   units?: number[];
   dataset?: string;
@@ -98,10 +100,15 @@ export function renderIdentity(s: AtlasSettings, shard: RenderShard): RenderIden
     tensor: layer.tensor,
     method: shard.method,
     steps: s.steps,
-    batch: s.batch,
+    batch: batchOf(s, shard.method),
     shardUnits: shard.units,
     seed: shard.seed,
   };
+}
+
+/** The batch a method's shards are cut at. */
+export function batchOf(s: Pick<AtlasSettings, 'batch' | 'methodBatch'>, method: string): number {
+  return s.methodBatch?.[method] ?? s.batch;
 }
 
 /** '0-15,42' -> [0..15, 42]. */
@@ -129,8 +136,8 @@ export function planAtlas(s: AtlasSettings): AtlasPlan {
     const units = layerUnits(layer, s.units);
     for (const method of s.methods)
       for (let seed = 0; seed < s.seeds; seed++)
-        for (let k = 0; k < units.length; k += s.batch) {
-          const part = units.slice(k, k + s.batch);
+        for (let k = 0, b = batchOf(s, method); k < units.length; k += b) {
+          const part = units.slice(k, k + b);
           const shard: RenderShard = { kind: 'render', key: '', layer: layer.name, method, seed, units: part };
           shard.key = shardKey({ ...renderIdentity(s, shard), kind: 'render' });
           shards.push(shard);

@@ -118,6 +118,8 @@ export interface QueueAtlasOptions extends AtlasOptions {
   name?: string;
   /** Only enqueue; the site is written by a later `fviz atlas` (same options) once the workers are done. */
   noWait?: boolean;
+  /** Called once the jobs and the plan are in Redis (workers may start). */
+  onQueued?: (info: { atlas: string; queued: number; finished: number; total: number }) => void;
   /** Called while waiting, with shards finished on disk. */
   onWait?: (done: number, total: number) => void;
   pollMs?: number;
@@ -133,6 +135,7 @@ export async function queueAtlas(o: QueueAtlasOptions): Promise<AtlasResult & { 
   const queued = await enqueueShards(target, o.out, plan);
   await storePlan(target, { plan, out: resolve(o.out) });
   const total = plan.shards.length;
+  o.onQueued?.({ atlas: plan.id, queued, finished: total - queued, total });
   if (o.noWait) return { out: o.out, plan, rendered: 0, skipped: total - queued, pages: [], ms: performance.now() - t0, queued };
   const q = openQueue(target);
   try {

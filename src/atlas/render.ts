@@ -3,12 +3,10 @@
 // .batch(k)), so every optimization step is one onnxruntime run for the whole shard. Each item's image,
 // its progression and its metrics are written under its content-addressed key, each file under a
 // temporary name and renamed; the shard's manifest is written last and marks it finished.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Classifier } from '../classifier/card.ts';
 import type { Generator } from '../generator/card.ts';
 import { asNchw, type Nchw } from '../image/nchw.ts';
-import { writeAtomic } from '../onnx/proto.ts';
 import { channel, type Objective } from '../optvis/objectives/api.ts';
 import { DgnProgram } from '../optvis/param/generator.ts';
 import { runDgnAm } from '../optvis/render/dgn.ts';
@@ -17,7 +15,7 @@ import { loadPrepared } from '../optvis/render/visualize.ts';
 import { encodePng, encodePngRgb, toRgbBytes } from '../render/image.ts';
 import { imageMetrics, type ImageMetrics } from '../render/metrics.ts';
 import type { SessionOptions } from '../runtime/session.ts';
-import { atlasPaths } from './paths.ts';
+import { atlasPaths, writeFileAtomic } from './paths.ts';
 import { renderIdentity, unitKey, type AtlasSettings, type RenderShard } from './plan.ts';
 
 /** What one process needs to render shards: the resolved models of the plan. */
@@ -128,12 +126,6 @@ async function progressionPng(frames: Map<number, Nchw>, k: number): Promise<Buf
     for (let y = 0; y < h; y++) out.set(rgb.subarray(y * w * 3, (y + 1) * w * 3), (y * W + f * (w + gap)) * 3);
   });
   return encodePngRgb(out, h, W);
-}
-
-export function writeFileAtomic(dir: string, rel: string, bytes: Uint8Array | string): void {
-  const path = join(dir, rel);
-  mkdirSync(dirname(path), { recursive: true });
-  writeAtomic(path, bytes);
 }
 
 const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : null);

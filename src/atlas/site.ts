@@ -5,9 +5,9 @@
 // plan and the shards' manifests, so the same atlas gives the same bytes however it was rendered.
 import { readFileSync } from 'node:fs';
 import type { ExamplesManifest, UnitExamples } from './examples.ts';
-import { atlasPaths, layerSlug } from './paths.ts';
-import { layerUnits, type AtlasPlan, type PlanLayer, type RenderShard } from './plan.ts';
-import { writeFileAtomic, type ShardManifest, type UnitRender } from './render.ts';
+import { atlasPaths, layerSlug, writeFileAtomic } from './paths.ts';
+import { batchOf, layerUnits, type AtlasPlan, type PlanLayer, type RenderShard } from './plan.ts';
+import type { ShardManifest, UnitRender } from './render.ts';
 
 const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -73,7 +73,7 @@ export function unitCommand(plan: AtlasPlan, shard: RenderShard): string {
   const units = contiguous ? range : shard.units.join(',');
   const parts = ['fviz atlas', `--model ${plan.model.spec}`];
   if (shard.method === 'dgn' && plan.generator) parts.push(`--generator ${plan.generator.spec}`);
-  parts.push(`--layers '${shard.layer}'`, `--methods ${shard.method}`, `--seeds ${shard.seed + 1}`, `--steps ${plan.steps}`, `--batch ${plan.batch}`, `--units ${units}`, '--out DIR');
+  parts.push(`--layers '${shard.layer}'`, `--methods ${shard.method}`, `--seeds ${shard.seed + 1}`, `--steps ${plan.steps}`, `--batch ${batchOf(plan, shard.method)}`, `--units ${units}`, '--out DIR');
   return parts.join(' ');
 }
 
@@ -94,7 +94,7 @@ function layerPage(plan: AtlasPlan, data: SiteData, layer: PlanLayer): string {
   const first = plan.methods[0]!;
   const cells = layerUnits(layer, plan.units).map((u) => {
     const r = unitRenders(plan, data, layer.name, u).find((x) => x.method === first && x.seed === 0)!;
-    return `<a href="../${atlasPaths.unitPage(layer.name, u)}"><img class="px" src="../${r.r.image}" alt="unit ${u}" width="96" height="96"><br>${u}</a>`;
+    return `<a href="../${atlasPaths.unitPage(layer.name, u)}" title="unit ${u}: objective ${fmt(r.r.initial)} -> ${fmt(r.r.final)}"><img class="px" src="../${r.r.image}" alt="unit ${u}" width="96" height="96"><br>${u}</a>`;
   });
   return page(`${layer.name}`, 1, [['index.html', 'atlas'], ['model.html', plan.model.file], ['', layer.name]], `<p>${layerUnits(layer, plan.units).length} of ${layer.channels} units (tensor ${esc(layer.tensor)}, shape [${layer.shape.join(', ')}]); images by ${esc(first)}, seed 0. Each links to its unit page.</p>
 <div class="grid">
@@ -165,7 +165,7 @@ export function writeSite(dir: string, plan: AtlasPlan): string[] {
     });
     return `<li><a href="${atlasPaths.layerPage(l.name)}">${esc(l.name)}</a>: ${units.length} units ${thumbs.join('')}</li>`;
   });
-  put('model.html', page(plan.model.file, 0, [['index.html', 'atlas'], ['', plan.model.file]], `<p>Model ${esc(plan.model.spec)} (sha256 ${plan.model.sha256}); methods ${esc(plan.methods.join(', '))}; ${plan.seeds} seed(s); ${plan.steps} steps; batch ${plan.batch}.</p>
+  put('model.html', page(plan.model.file, 0, [['index.html', 'atlas'], ['', plan.model.file]], `<p>Model ${esc(plan.model.spec)} (sha256 ${plan.model.sha256}); methods ${esc(plan.methods.join(', '))}; ${plan.seeds} seed(s); ${plan.steps} steps; batch ${plan.batch}${plan.methodBatch ? ` (${Object.entries(plan.methodBatch).map(([m, b]) => `${m}: ${b}`).join(', ')})` : ''}.</p>
 <ul>
 ${layerRows.join('\n')}
 </ul>`));

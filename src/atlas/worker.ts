@@ -7,7 +7,7 @@ import { Worker, type Job } from 'bullmq';
 import { FvizError } from '../errors.ts';
 import type { SessionOptions } from '../runtime/session.ts';
 import { contextForPlan, runShard } from './atlas.ts';
-import { checkRedis, connectionOf, loadPlan, openQueue, parseQueueUrl, type QueuedAtlas } from './queue.ts';
+import { checkRedis, connectionOf, loadPlan, openQueue, parseQueueUrl, RETRY_DELAY_MS, type QueuedAtlas } from './queue.ts';
 import type { RenderContext } from './render.ts';
 
 export interface WorkerOptions extends SessionOptions {
@@ -25,6 +25,8 @@ export interface WorkerOptions extends SessionOptions {
   /** Keep waiting for work this long after the queue empties (ms; default 0: stop at once). */
   idleMs?: number;
   onShard?: (e: { shard: string; phase: 'start' | 'done'; rendered?: boolean; ms?: number; units: number }) => void;
+  /** A shard failed: the error, the attempts made and allowed, and the delay before the next (none when it was the last). */
+  onFailed?: (e: { shard: string; error: string; attempt: number; attempts: number; retryInMs?: number }) => void;
 }
 
 export interface WorkerResult {
@@ -76,6 +78,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     maxStalledCount: 5,
   });
   worker.on('error', () => {}); // connection drops: ioredis reconnects, BullMQ resumes
+  worker.on('failed', (job, err) => {
+    if (!job?.id) return;
+    const attempts = job.opts.attempts ?? 1;
+    const attempt = job.attemptsMade;
+    o.onFailed?.({ shard: job.id, error: err.message, attempt, attempts, retryInMs: attempt < attempts ? RETRY_DELAY_MS * 2 ** (attempt - 1) : undefined });
+  });
   const queue = openQueue(target);
   try {
     let idleSince = 0;

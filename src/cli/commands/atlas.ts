@@ -24,6 +24,7 @@ export const atlasCommand = defineCommand(
       .option('dataset', { type: 'string', describe: 'dataset for the top and bottom examples and the activation spectrum: cifar10, a CIFAR-10 binary folder or an image folder' })
       .option('out', { type: 'string', describe: 'output folder: the site (index.html), renders/, shards/, atlas.json' })
       .option('lanes', { type: 'number', default: 1, describe: 'shards rendered side by side in this process, one intra-op thread each (unless --threads)' })
+      .option('shard', { type: 'number', describe: 'render only shard I of the plan (0-based) and no site: one pod of a Kubernetes Indexed Job (needs --batch)' })
       .option('queue', { type: 'string', describe: 'redis://HOST:PORT: shard the run over `fviz worker`s through BullMQ on this Redis' })
       .option('name', { type: 'string', default: 'fviz-atlas', describe: 'the queue\'s name (several atlases on one Redis)' })
       .option('enqueue-only', { type: 'boolean', describe: 'with --queue: only enqueue (run the same command again later to write the site)' })
@@ -71,13 +72,14 @@ export const atlasCommand = defineCommand(
         queue: a.queue,
         name: a.name,
         noWait: a['enqueue-only'],
+        onQueued: (q) => console.log(`queued ${q.queued} shard(s) of atlas ${q.atlas} at ${a.queue} (${q.finished} already finished)`),
         onWait: (done, total) => {
           line ??= new ProgressLine('atlas (workers)', total, 'shards');
           if (done < total) line.update(done);
           else line.done(`${total} shards`);
         },
       });
-      if (a['enqueue-only']) console.log(`queued ${r.queued} shard(s) of atlas ${r.plan.id} (${r.skipped} already finished); start fviz worker --queue ${a.queue}`);
+      if (a['enqueue-only']) console.log(`start fviz worker --queue ${a.queue}${a.name === 'fviz-atlas' ? '' : ` --name ${a.name}`}, then run this command again for the site`);
       else console.log(`atlas ${r.plan.id}: ${r.queued} shard(s) rendered by workers, ${r.skipped} already finished; wrote ${r.pages.length} pages to ${r.out}`);
       return;
     }
@@ -85,12 +87,17 @@ export const atlasCommand = defineCommand(
     const r = await runAtlas({
       ...opts,
       lanes: a.lanes,
+      shard: a.shard,
       onShard: (p) => {
         line ??= new ProgressLine('atlas', p.total, 'shards');
         if (p.done < p.total) line.update(p.done);
         else line.done(`${p.total} shards`);
       },
     });
+    if (a.shard !== undefined) {
+      console.log(`atlas ${r.plan.id}: shard ${a.shard} of ${r.plan.shards.length} ${r.rendered ? 'rendered' : 'already finished'}`);
+      return;
+    }
     console.log(`atlas ${r.plan.id}: ${r.plan.renders} renders of ${r.plan.layers.length} layer(s), batch ${r.plan.batch}; ${r.rendered} shard(s) rendered, ${r.skipped} already finished; wrote ${r.pages.length} pages to ${r.out} in ${(r.ms / 1000).toFixed(1)} s`);
   },
 );

@@ -32,6 +32,8 @@ export const workerCommand = defineCommand(
         if (e.phase === 'start') console.log(`start ${e.shard} (${e.units} units)`);
         else console.log(`done ${e.shard}: ${e.rendered ? `rendered in ${((e.ms ?? 0) / 1000).toFixed(1)} s` : 'already finished'}`);
       },
+      onFailed: (e) =>
+        console.log(`failed ${e.shard} (attempt ${e.attempt} of ${e.attempts}): ${e.error}${e.retryInMs === undefined ? '; no attempt left' : `; retrying in ${(e.retryInMs / 1000).toFixed(0)} s`}`),
     });
     console.log(`worker: queue empty; ${r.shards} shard(s) taken, ${r.rendered} rendered (${r.units} units)`);
   },
