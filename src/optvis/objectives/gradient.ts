@@ -1,11 +1,13 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
 import type { Model, TensorData, ValueInfo } from '../../onnx/ir.ts';
 import { appendObjective, type ObjectiveInput, type ObjectiveNames, type ResolvedTerm } from './build.ts';
-import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { openSession, type ProgramSession, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
-import { toNumbers } from '../../onnx/tensor.ts';
 import { decodeModel, encodeModel } from '../../onnx/proto.ts';
 import type { CachedProgram } from '../../runtime/program-cache.ts';
+import { readResult, type GradientProgram, type ObjectiveResult, type ProgramMeta } from './program-run.ts';
+
+export type { ObjectiveResult, ProgramMeta, GradientProgram } from './program-run.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
   /** Text, a parsed tree or an Objective of the programmatic API (diversity included). */
@@ -17,31 +19,13 @@ export interface ObjectiveGradientOptions extends SessionOptions {
   extraOutputs?: string[];
 }
 
-export interface ObjectiveResult {
-  /** The differentiated scalar: the objective summed over the batch, plus any diversity terms. */
-  value: number;
-  /** The objective of each batch item. */
-  perItem: number[];
-  /** d objective / d each wrt value. */
-  grads: Map<string, TensorData>;
-  outputs: Record<string, TensorData>;
-}
-
-interface ProgramMeta {
-  terms: ResolvedTerm[];
-  wrt: string[];
-  gradNames: [string, string][];
-  scalar: string;
-  inputs: ValueInfo[];
-}
-
 /** A compiled program for an objective on a prepared model (static shapes, batch fixed). */
-export class ObjectiveGradient {
+export class ObjectiveGradient implements GradientProgram {
   readonly terms: ResolvedTerm[];
   readonly inputs: ValueInfo[];
   readonly wrt: string[];
   readonly weights: Map<string, TensorData>;
-  private readonly session: Session;
+  private readonly session: ProgramSession;
   private readonly gradNames: Map<string, string>;
   private compiledModel: Model | undefined;
   /** The compiled program's bytes, kept when the program is to be cached (create's keepBytes) or came from the cache. */
@@ -50,7 +34,7 @@ export class ObjectiveGradient {
   private constructor(
     model: Model | undefined,
     bytes: Uint8Array | undefined,
-    session: Session,
+    session: ProgramSession,
     terms: ResolvedTerm[],
     wrt: string[],
     gradNames: Map<string, string>,
@@ -86,7 +70,7 @@ export class ObjectiveGradient {
       extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
     });
     const bytes = encodeModel(prog.model);
-    const session = await Session.create(bytes, opts);
+    const session = await openSession(bytes, opts);
     const keep = opts.keepBytes && prog.weights.size === 0 ? bytes : undefined;
     return new ObjectiveGradient(prog.model, keep, session, obj.terms, wrt, prog.gradNames, prog.weights, scalar, prog.model.graph.inputs);
   }
@@ -104,20 +88,12 @@ export class ObjectiveGradient {
   /** A program from the cache: onnxruntime loads the stored graph; nothing is prepared or compiled. */
   static async fromCache(entry: CachedProgram, opts: SessionOptions = {}): Promise<ObjectiveGradient> {
     const m = entry.meta as unknown as ProgramMeta;
-    const session = await Session.create(entry.bytes, opts);
+    const session = await openSession(entry.bytes, opts);
     return new ObjectiveGradient(undefined, entry.bytes, session, m.terms, m.wrt, new Map(m.gradNames), new Map(), m.scalar, m.inputs);
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {
-    const out = await this.session.run(feeds);
-    const grads = new Map<string, TensorData>();
-    for (const [w, name] of this.gradNames) grads.set(w, out[name]!);
-    return {
-      value: toNumbers(out[this.scalar]!)[0]!,
-      perItem: toNumbers(out['objective_per_item']!),
-      grads,
-      outputs: out,
-    };
+    return readResult(await this.session.run(feeds), this.gradNames, this.scalar);
   }
 
   async release(): Promise<void> {
@@ -131,12 +107,12 @@ export class ObjectiveGradient {
  */
 export class Vjp {
   readonly split: SplitProgram;
-  private readonly fwd: Session;
-  private readonly bwd: Session;
+  private readonly fwd: ProgramSession;
+  private readonly bwd: ProgramSession;
   readonly outputs: string[];
   readonly wrt: string[];
 
-  private constructor(split: SplitProgram, fwd: Session, bwd: Session, outputs: string[], wrt: string[]) {
+  private constructor(split: SplitProgram, fwd: ProgramSession, bwd: ProgramSession, outputs: string[], wrt: string[]) {
     this.split = split;
     this.fwd = fwd;
     this.bwd = bwd;
@@ -146,8 +122,8 @@ export class Vjp {
 
   static async create(model: Model, outputs: string[], wrt: string[], opts: SessionOptions = {}): Promise<Vjp> {
     const split = compileSplit(model, { outputs, wrt });
-    const fwd = await Session.create(split.forward, opts);
-    const bwd = await Session.create(split.backward, opts);
+    const fwd = await openSession(split.forward, opts);
+    const bwd = await openSession(split.backward, opts);
     return new Vjp(split, fwd, bwd, outputs, wrt);
   }
 
