@@ -19,6 +19,7 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   facets: async () => (await import('./facets.ts')).facetsCommand,
   cache: async () => (await import('./cache.ts')).cacheCommand,
   accentuate: async () => (await import('./accentuate.ts')).accentuateCommand,
+  serve: async () => (await import('./serve.ts')).serveCommand,
 };
 
 /** The commands named in args, or all of them when none is. */

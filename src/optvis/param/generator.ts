@@ -17,7 +17,7 @@ import type { Generator, OutputConvention } from '../../generator/card.ts';
 import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
 import type { ObjectiveInput, ObjectiveNames } from '../objectives/build.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
-import { readProgram, writeProgram } from '../../runtime/program-cache.ts';
+import { readProgram, writeProgram, type CachedProgram } from '../../runtime/program-cache.ts';
 import { fusedCodeProgram, type CodeProgram, type DgnEval } from './code.ts';
 
 export const DGN_IMAGE = 'dgn_image';
@@ -81,6 +81,8 @@ export interface DgnProgramOptions extends SessionOptions {
   cacheKey?: string;
   /** What `fviz cache ls` shows for the entry. */
   cacheLabel?: string;
+  /** Keep the fused program's bytes and meta as `entry` (the live page loads them). */
+  keepEntry?: boolean;
 }
 
 export type { DgnEval, CodeProgram } from './code.ts';
@@ -90,6 +92,8 @@ export class DgnProgram implements CodeProgram {
   readonly codeInput: string;
   readonly codeShape: number[];
   readonly labels: string[];
+  /** The fused program's bytes and what running them needs (create with keepEntry or cacheKey). */
+  entry?: CachedProgram;
   private constructor(
     private readonly impl: (code: TensorData) => Promise<DgnEval>,
     private readonly releaseAll: () => Promise<void>,
@@ -126,12 +130,14 @@ export class DgnProgram implements CodeProgram {
       return new DgnProgram(impl, async () => { await vjp.release(); await head.release(); }, codeIn.name, codeShape, head.terms.map((t) => t.label));
     }
     const whole = composeModels(bridged, cls, { from: DGN_IMAGE, to: DISPLAY_INPUT });
-    const keepBytes = opts.cacheKey !== undefined;
+    const keepBytes = opts.cacheKey !== undefined || opts.keepEntry === true;
     const prog = await ObjectiveGradient.create(whole, { ...opts, objective: opts.objective, names: opts.names, wrt: [codeIn.name], extraOutputs: [DISPLAY_INPUT], keepBytes });
     const entry = keepBytes ? prog.cacheEntry() : undefined;
     if (entry && opts.cacheKey)
       writeProgram(opts.cacheKey, entry.bytes, { ...entry.meta, label: opts.cacheLabel ?? 'dgn', codeInput: codeIn.name, codeShape });
-    return DgnProgram.fused(prog, codeIn.name, codeShape);
+    const program = DgnProgram.fused(prog, codeIn.name, codeShape);
+    if (entry) program.entry = { bytes: entry.bytes, meta: { ...entry.meta, codeInput: codeIn.name, codeShape } };
+    return program;
   }
 
   /** The fused program stored under `key` by an earlier create (cacheKey), or undefined when there is none. */
