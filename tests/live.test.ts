@@ -1,0 +1,186 @@
+// The live page (fviz serve) in Debian's Chromium through playwright-core: it loads from the server,
+// cross-origin isolated, with every request to the server itself; DGN-AM on the embedded pair raises the
+// class logit over 20 steps and the image changes; its first frames match the same run in Node; a pixel
+// method runs; the sliders change the run; a dropped image starts one; bad input shows one clear line;
+// the server refuses a non-loopback bind unless asked.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveLive, type LiveServer } from '../src/live/server.ts';
+import { nodeDgnRun } from '../src/live/reference.ts';
+import type { LiveSettings } from '../src/live/run-options.ts';
+import { FvizError } from '../src/errors.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(import.meta.dirname, 'artifacts');
+
+interface PageRun {
+  history: number[][];
+  frames: number[][];
+  error: string | null;
+  fromImage: string | null;
+  stepSettings: { stepSize: number }[];
+  method: string;
+}
+
+describe('the live page in headless Chromium', () => {
+  let root: string;
+  let server: LiveServer;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const foreign: string[] = [];
+
+  const run = (s: Partial<LiveSettings>, keepFrames = 0): Promise<PageRun> =>
+    page.evaluate(
+      async ([s, keepFrames]) => {
+        const live = await window.fvizLive;
+        live.set(s);
+        return live.run({ keepFrames });
+      },
+      [s, keepFrames] as const,
+    );
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+    root = mkdtempSync(join(tmpdir(), 'fviz-live-'));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await serveLive({ port: 0 });
+    context = await chromium.launchPersistentContext(join(root, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 720 },
+    });
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('request', (r) => {
+      if (!r.url().startsWith(server.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url());
+    });
+    // One thread: the comparison with Node below runs onnxruntime-node on one thread as well.
+    await page.goto(`${server.url}?threads=1`, { waitUntil: 'load' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('loads from fviz serve, cross-origin isolated, with every asset from the server', async () => {
+    const state = await page.evaluate(async () => {
+      const live = await window.fvizLive;
+      return { coi: live.crossOriginIsolated, methods: live.info.methods, model: document.getElementById('model')!.textContent };
+    });
+    expect(state.coi).toBe(true);
+    expect(state.methods).toContain('dgn');
+    expect(state.methods).toContain('l2');
+    expect(state.model).toContain('generator.onnx');
+    const wasm = await fetch(new URL('ort/ort-wasm-simd-threaded.wasm', server.url));
+    expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    expect(wasm.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(wasm.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect((await wasm.arrayBuffer()).byteLength).toBeGreaterThan(1e6);
+  });
+
+  let dgn: PageRun;
+  const dgnSettings: LiveSettings = { method: 'dgn', objective: 'class:cat', seed: 3, steps: 20, stepSize: 0.25, codeL2: 0.99, noise: 0, jitter: 0, l2: 0, tv: 0 };
+
+  it('runs DGN-AM on the embedded pair: the class logit rises over 20 steps (seeds 0-3) and the image changes', async () => {
+    const gains: number[] = [];
+    for (const seed of [0, 1, 2, 3]) {
+      dgn = await run({ ...dgnSettings, seed }, 21);
+      expect(dgn.error).toBeNull();
+      expect(dgn.history).toHaveLength(21);
+      gains.push(dgn.history[20]![0]! - dgn.history[0]![0]!);
+    }
+    expect(gains.filter((g) => g > 0).length, `gains ${gains}`).toBeGreaterThanOrEqual(3);
+    expect(gains.reduce((a, b) => a + b) / gains.length, `gains ${gains}`).toBeGreaterThan(1);
+    const a = dgn.frames[0]!;
+    const b = dgn.frames[20]!;
+    const change = a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length;
+    expect(change).toBeGreaterThan(0.05);
+    await page.screenshot({ path: join(ARTIFACTS, 'live-page.png') });
+  }, 120_000);
+
+  it("matches Node's frames with the same seed: steps 0 and 1 within 1e-4 (the per-step divergence is written to tests/artifacts)", async () => {
+    const info = await page.evaluate(async () => (await window.fvizLive).info);
+    const id = (await (await fetch(new URL('api/program', server.url), { method: 'POST', body: JSON.stringify({ method: 'dgn', objective: 'class:cat' }) })).json()) as { id: string };
+    const node = await nodeDgnRun(server.programs.get(id.id)!, info, dgnSettings, { threads: 1, keepFrames: 21 });
+    const perStep = node.frames.map((f, i) => f.reduce((m, v, k) => Math.max(m, Math.abs(v - dgn.frames[i]![k]!)), 0));
+    const objective = node.history.map((h, i) => Math.abs(h[0]! - dgn.history[i]![0]!));
+    writeFileSync(join(ARTIFACTS, 'live-divergence.json'), JSON.stringify({ maxAbsImageDiffPerStep: perStep, absObjectiveDiffPerStep: objective }, null, 1));
+    expect(perStep[0]).toBeLessThan(1e-4);
+    expect(perStep[1]).toBeLessThan(1e-4);
+    expect(objective[0]).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('runs a pixel method (l2): the objective rises', async () => {
+    const r = await run({ method: 'l2', objective: 'class:cat', seed: 0, steps: 30, stepSize: 0.05, l2: 0.5, tv: 0, jitter: 0 });
+    expect(r.error).toBeNull();
+    expect(r.method).toBe('l2');
+    expect(r.history.at(-1)![0]!).toBeGreaterThan(r.history[0]![0]! + 1);
+  }, 120_000);
+
+  it('the sliders change the run: a larger step size (moved on the slider) moves the objective differently from step 1 on', async () => {
+    await page.evaluate(async () => (await window.fvizLive).set({ method: 'dgn', objective: 'class:cat', seed: 3, steps: 4 }));
+    await page.locator('#stepSize').fill('0.25');
+    const a = await page.evaluate(async () => (await window.fvizLive).run());
+    await page.locator('#stepSize').fill('1');
+    expect(await page.locator('output[for=stepSize]').textContent()).toBe('1');
+    const b = await page.evaluate(async () => (await window.fvizLive).run());
+    expect(b.stepSettings[0]!.stepSize).toBe(1);
+    expect(a.history[0]![0]).toBeCloseTo(b.history[0]![0]!, 5);
+    expect(Math.abs(a.history[1]![0]! - b.history[1]![0]!)).toBeGreaterThan(1e-3);
+  }, 120_000);
+
+  it('a dropped image starts a run from it', async () => {
+    const red = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
+    await page.evaluate(async () => (await window.fvizLive).set({ method: 'naive', objective: 'class:cat', steps: 10, stepSize: 0.05 }));
+    await page.evaluate(() => (window as unknown as { keep?: number }).keep);
+    const dt = await page.evaluateHandle((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'red.png', { type: 'image/png' }));
+      return dt;
+    }, red.toString('base64'));
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+    const r = await page.waitForFunction(async () => {
+      const live = await window.fvizLive;
+      const run = await live.running();
+      return run && run.fromImage ? run : undefined;
+    });
+    const got = (await r.jsonValue()) as PageRun;
+    expect(got.error).toBeNull();
+    expect(got.fromImage).toBe('red.png');
+    expect(got.history.length).toBe(11);
+    expect(got.history.at(-1)![0]!).toBeGreaterThan(got.history[0]![0]!);
+    expect(await page.locator('#message').textContent()).toBe('');
+  }, 120_000);
+
+  it('bad input shows one clear message: a file that is not an image, an objective naming no unit', async () => {
+    const dt = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+      return dt;
+    });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+    await expect.poll(() => page.locator('#message').textContent()).toBe('notes.txt is not an image the browser can decode: drop a PNG, JPEG, GIF or WebP file');
+    const bad = await run({ method: 'dgn', objective: 'nosuchlayer:3', steps: 2 });
+    const msg = (await page.locator('#message').textContent())!;
+    expect(bad.error).toBe(msg);
+    expect(msg).toContain('nosuchlayer');
+    expect(msg.split('\n')).toHaveLength(1);
+    expect(msg.length).toBeLessThan(300);
+    expect(pageErrors).toEqual([]);
+    expect(foreign).toEqual([]);
+  }, 60_000);
+
+  it('refuses a non-loopback bind unless asked with --host', async () => {
+    await expect(serveLive({ host: '0.0.0.0', port: 0 })).rejects.toThrow(FvizError);
+    await expect(serveLive({ host: '0.0.0.0', port: 0 })).rejects.toThrow(/refusing to serve on 0\.0\.0\.0.*--host 0\.0\.0\.0/);
+  });
+});
