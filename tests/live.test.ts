@@ -12,10 +12,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveLive, type LiveServer } from '../src/live/server.ts';
 import { nodeDgnRun } from '../src/live/reference.ts';
 import type { LiveSettings } from '../src/live/run-options.ts';
+import type { LiveInfo } from '../src/live/protocol.ts';
 import { FvizError } from '../src/errors.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
+
+/** What the callbacks run inside the page use of it (the tests compile without the DOM's types). */
+interface Live {
+  info: LiveInfo;
+  crossOriginIsolated: boolean;
+  set(s: Partial<LiveSettings>): void;
+  run(opts?: { keepFrames?: number }): Promise<PageRun>;
+  running(): Promise<PageRun> | undefined;
+}
+interface Browser {
+  fvizLive: Promise<Live>;
+  document: { getElementById(id: string): { textContent: string | null } | null };
+  DataTransfer: new () => { items: { add(f: unknown): void } };
+  File: new (parts: unknown[], name: string, opts: { type: string }) => unknown;
+  atob(s: string): string;
+}
 
 interface PageRun {
   history: number[][];
@@ -37,7 +54,7 @@ describe('the live page in headless Chromium', () => {
   const run = (s: Partial<LiveSettings>, keepFrames = 0): Promise<PageRun> =>
     page.evaluate(
       async ([s, keepFrames]) => {
-        const live = await window.fvizLive;
+        const live = await (globalThis as unknown as Browser).fvizLive;
         live.set(s);
         return live.run({ keepFrames });
       },
@@ -72,8 +89,8 @@ describe('the live page in headless Chromium', () => {
 
   it('loads from fviz serve, cross-origin isolated, with every asset from the server', async () => {
     const state = await page.evaluate(async () => {
-      const live = await window.fvizLive;
-      return { coi: live.crossOriginIsolated, methods: live.info.methods, model: document.getElementById('model')!.textContent };
+      const live = await (globalThis as unknown as Browser).fvizLive;
+      return { coi: live.crossOriginIsolated, methods: live.info.methods, model: (globalThis as unknown as Browser).document.getElementById('model')!.textContent };
     });
     expect(state.coi).toBe(true);
     expect(state.methods).toContain('dgn');
@@ -107,7 +124,7 @@ describe('the live page in headless Chromium', () => {
   }, 120_000);
 
   it("matches Node's frames with the same seed: steps 0 and 1 within 1e-4 (the per-step divergence is written to tests/artifacts)", async () => {
-    const info = await page.evaluate(async () => (await window.fvizLive).info);
+    const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
     const id = (await (await fetch(new URL('api/program', server.url), { method: 'POST', body: JSON.stringify({ method: 'dgn', objective: 'class:cat' }) })).json()) as { id: string };
     const node = await nodeDgnRun(server.programs.get(id.id)!, info, dgnSettings, { threads: 1, keepFrames: 21 });
     const perStep = node.frames.map((f, i) => f.reduce((m, v, k) => Math.max(m, Math.abs(v - dgn.frames[i]![k]!)), 0));
@@ -126,12 +143,12 @@ describe('the live page in headless Chromium', () => {
   }, 120_000);
 
   it('the sliders change the run: a larger step size (moved on the slider) moves the objective differently from step 1 on', async () => {
-    await page.evaluate(async () => (await window.fvizLive).set({ method: 'dgn', objective: 'class:cat', seed: 3, steps: 4 }));
+    await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).set({ method: 'dgn', objective: 'class:cat', seed: 3, steps: 4 }));
     await page.locator('#stepSize').fill('0.25');
-    const a = await page.evaluate(async () => (await window.fvizLive).run());
+    const a = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).run());
     await page.locator('#stepSize').fill('1');
     expect(await page.locator('output[for=stepSize]').textContent()).toBe('1');
-    const b = await page.evaluate(async () => (await window.fvizLive).run());
+    const b = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).run());
     expect(b.stepSettings[0]!.stepSize).toBe(1);
     expect(a.history[0]![0]).toBeCloseTo(b.history[0]![0]!, 5);
     expect(Math.abs(a.history[1]![0]! - b.history[1]![0]!)).toBeGreaterThan(1e-3);
@@ -139,17 +156,16 @@ describe('the live page in headless Chromium', () => {
 
   it('a dropped image starts a run from it', async () => {
     const red = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
-    await page.evaluate(async () => (await window.fvizLive).set({ method: 'naive', objective: 'class:cat', steps: 10, stepSize: 0.05 }));
-    await page.evaluate(() => (window as unknown as { keep?: number }).keep);
+    await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).set({ method: 'naive', objective: 'class:cat', steps: 10, stepSize: 0.05 }));
     const dt = await page.evaluateHandle((b64) => {
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const dt = new DataTransfer();
-      dt.items.add(new File([bytes], 'red.png', { type: 'image/png' }));
+      const bytes = Uint8Array.from((globalThis as unknown as Browser).atob(b64), (c) => c.charCodeAt(0));
+      const dt = new (globalThis as unknown as Browser).DataTransfer();
+      dt.items.add(new (globalThis as unknown as Browser).File([bytes], 'red.png', { type: 'image/png' }));
       return dt;
     }, red.toString('base64'));
     await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
     const r = await page.waitForFunction(async () => {
-      const live = await window.fvizLive;
+      const live = await (globalThis as unknown as Browser).fvizLive;
       const run = await live.running();
       return run && run.fromImage ? run : undefined;
     });
@@ -163,8 +179,8 @@ describe('the live page in headless Chromium', () => {
 
   it('bad input shows one clear message: a file that is not an image, an objective naming no unit', async () => {
     const dt = await page.evaluateHandle(() => {
-      const dt = new DataTransfer();
-      dt.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+      const dt = new (globalThis as unknown as Browser).DataTransfer();
+      dt.items.add(new (globalThis as unknown as Browser).File(['hello'], 'notes.txt', { type: 'text/plain' }));
       return dt;
     });
     await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
