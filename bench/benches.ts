@@ -9,6 +9,7 @@ import {
   peakEndBench,
   rssBench,
 } from './engine-benches.ts';
+import { liveBench } from './live-bench.ts';
 import { qualityBench } from './quality.ts';
 import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
@@ -33,6 +34,7 @@ export const BENCHES: Bench[] = [
   helpBench, // fviz --help of dist/ vs node -e 0
   dgnCacheBench, // first DGN-AM step, cold vs warm program cache
   qualityBench, // the learned priors' naturalness (only with --only quality)
+  liveBench, // the live page's DGN-AM step, browser vs Node (only with --only live)
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last
 ];
