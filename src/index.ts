@@ -77,3 +77,9 @@ export { receptiveField, cropBox, type ReceptiveField } from './analysis/scan-rf
 export { folderSource, imageSetSource, openScanSource, listImageFiles, type ImageSource } from './dataset/stream-source.ts';
 export { multifacetedVisualization, type FacetsOptions, type FacetsResult, type FacetsRecord } from './analysis/facets.ts';
 export { kmeans, type KMeansResult, type KMeansOptions } from './analysis/kmeans.ts';
+export { serveLive, type ServeOptions, type LiveServer } from './live/server.ts';
+export { writeLivePage, type WriteOptions } from './live/write.ts';
+export { LivePrograms } from './live/programs.ts';
+export type { LiveInfo, ProgramRequest, ProgramResponse } from './live/protocol.ts';
+export type { ProgramSession, SessionFactory } from './runtime/program-session.ts';
+export { ProgramRunner, type GradientProgram, type ProgramMeta } from './optvis/objectives/program-run.ts';
