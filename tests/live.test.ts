@@ -10,6 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveLive, type LiveServer } from '../src/live/server.ts';
+import { writeLivePage } from '../src/live/write.ts';
 import { nodeDgnRun } from '../src/live/reference.ts';
 import type { LiveSettings } from '../src/live/run-options.ts';
 import type { LiveInfo } from '../src/live/protocol.ts';
@@ -195,6 +196,32 @@ describe('the live page in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
     expect(foreign).toEqual([]);
   }, 60_000);
+
+  it('a static build written into an atlas folder runs the programs written with it (fviz serve --write-to, --atlas)', async () => {
+    const atlas = join(root, 'atlas');
+    const w = await writeLivePage(join(atlas, 'live'));
+    expect(w.programs).toBe(2);
+    const other = await serveLive({ port: 0, atlas });
+    try {
+      const p = await context.newPage();
+      await p.goto(`${other.url}atlas/live/index.html?threads=1`, { waitUntil: 'load' });
+      const r = await p.evaluate(async () => {
+        const live = await (globalThis as unknown as Browser).fvizLive;
+        live.set({ method: 'dgn', steps: 3 });
+        const ok = await live.run();
+        live.set({ objective: 'class:cat' });
+        const missing = await live.run();
+        return { static: live.info.static, ok, missing };
+      });
+      await p.close();
+      expect(r.static).toBe(true);
+      expect(r.ok.error).toBeNull();
+      expect(r.ok.history).toHaveLength(4);
+      expect(r.missing.error).toMatch(/^this static page has programs for class:\w+ only: run fviz serve for 'class:cat'$/);
+    } finally {
+      await other.close();
+    }
+  }, 120_000);
 
   it('refuses a non-loopback bind unless asked with --host', async () => {
     await expect(serveLive({ host: '0.0.0.0', port: 0 })).rejects.toThrow(FvizError);
