@@ -7,6 +7,7 @@ import { ProgramRunner, type GradientProgram } from '../../src/optvis/objectives
 import { fusedCodeProgram, type CodeProgram } from '../../src/optvis/param/code.ts';
 import { runDgnAm } from '../../src/optvis/render/dgn.ts';
 import { runPixel } from '../../src/optvis/render/pixel-run.ts';
+import { DISPLAY_INPUT } from '../../src/classifier/display-input.ts';
 import type { ErrorResponse, LiveInfo, ProgramRequest, ProgramResponse } from '../../src/live/protocol.ts';
 import { defaultSettings, dgnOptionsFor, pixelOptionsFor, type LiveSettings } from '../../src/live/run-options.ts';
 import { configureOrt, createWebSession, ortWebVersion } from './ort-web.ts';
@@ -356,6 +357,8 @@ export interface FvizLive {
   last(): LiveRun | undefined;
   /** The run going now, if any. */
   running(): Promise<LiveRun> | undefined;
+  /** One evaluation of a method's program at given values (a DGN code, or pixels): objective, gradient, image. */
+  evaluate(method: 'dgn' | 'pixel', objective: string, values: number[]): Promise<{ perItem: number[]; grad: number[]; image: number[] }>;
 }
 
 declare global {
@@ -389,5 +392,13 @@ window.fvizLive = (async () => {
     },
     last: () => lastRun,
     running: () => current?.done,
+    async evaluate(method, objective, values) {
+      const { resp, runner } = await program(method, objective);
+      const input = method === 'dgn' ? resp.codeInput! : resp.meta.wrt[0]!;
+      const dims = method === 'dgn' ? resp.codeShape! : [1, 3, ...info.size];
+      const r = await runner.run({ [input]: { dtype: 'float32', dims, data: Float32Array.from(values) } });
+      const image = method === 'dgn' ? (r.outputs[DISPLAY_INPUT]!.data as Float32Array) : Float32Array.from(values);
+      return { perItem: r.perItem, grad: Array.from(r.grads.get(input)!.data as Float32Array), image: Array.from(image) };
+    },
   };
 })();
