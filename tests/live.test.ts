@@ -122,6 +122,14 @@ describe('the live page in headless Chromium', () => {
     const change = a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length;
     expect(change).toBeGreaterThan(0.05);
     await page.screenshot({ path: join(ARTIFACTS, 'live-page.png') });
+    // The downloads: the picture as a PNG, the run as JSON with its settings and history.
+    expect(await page.locator('#png').getAttribute('href')).toMatch(/^data:image\/png;base64,/);
+    const json = await page.evaluate(async () => {
+      const a = (globalThis as unknown as Browser).document.getElementById('json') as unknown as { href: string };
+      return (await fetch(a.href)).json() as Promise<{ method: string; settings: { seed: number }; history: number[][]; model: string }>;
+    });
+    expect(json).toMatchObject({ method: 'dgn', settings: { seed: 3 }, model: 'classifier.onnx' });
+    expect(json.history).toEqual(dgn.history);
   }, 120_000);
 
   it("matches Node's frames with the same seed: steps 0-2 within 1e-4 (the per-step divergence is written to tests/artifacts)", async () => {
