@@ -10,10 +10,11 @@ import {
   rssBench,
 } from './engine-benches.ts';
 import { liveBench } from './live-bench.ts';
+import { atlasBench } from './atlas-bench.ts';
 import { qualityBench } from './quality.ts';
 import type { Bench } from './registry.ts';
 import { scanBench } from './scan-bench.ts';
-import { dgnCacheBench, helpBench } from './startup-benches.ts';
+import { demoCacheBench, dgnCacheBench, helpBench } from './startup-benches.ts';
 import { targetsBench } from './targets.ts';
 import { tfjsGooglenetBench } from './tfjs-benches.ts';
 import { dgnStepBench, dgnStepTorchBench, fourierBench, robustBench } from './viz-benches.ts';
@@ -33,6 +34,8 @@ export const BENCHES: Bench[] = [
   scanBench, // dataset scan of a JPEG folder vs pre-decoded inference
   helpBench, // fviz --help of dist/ vs node -e 0
   dgnCacheBench, // first DGN-AM step, cold vs warm program cache
+  demoCacheBench, // fviz demo end to end, cold vs warm program cache (only with --only democache)
+  atlasBench, // atlas units/hour, batched vs one unit at a time
   qualityBench, // the learned priors' naturalness (only with --only quality)
   liveBench, // the live page's DGN-AM step, browser vs Node (only with --only live)
   peakEndBench, // drift check of (c)

@@ -65,8 +65,8 @@ export const helpBench: Bench = {
 function firstStep(cacheDir: string, out: string): { wallMs: number; compileMs: number; firstStepMs: number } {
   const args = [distMain, 'visualize', '--model', 'twin:googlenet', '--generator', 'twin:fc6-generator', '--method', 'dgn', '--steps', '1', '--frames', '0', '--objective', 'class:3', '--out', out];
   const wall = wallMs(args, { ...process.env, FVIZ_CACHE: cacheDir });
-  const t = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { timings: { compileMs: number; msPerStep: number } }).timings;
-  return { wallMs: wall, compileMs: t.compileMs, firstStepMs: t.compileMs + t.msPerStep };
+  const t = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { timings: { compileMs: number; msPerStep: number; firstStepMs?: number } }).timings;
+  return { wallMs: wall, compileMs: t.compileMs, firstStepMs: t.firstStepMs ?? t.compileMs + t.msPerStep };
 }
 
 export const dgnCacheBench: Bench = {
@@ -105,5 +105,38 @@ export const dgnCacheBench: Bench = {
       warm_compile_ms: round(m(warm, 'compileMs'), 0),
       rounds,
     });
+  },
+};
+
+/** `fviz demo` in a fresh process with the given program cache; its wall time and the metrics it wrote. */
+function demoRun(cacheDir: string, out: string): { wallMs: number; metrics: string } {
+  const wall = wallMs([distMain, 'demo', '--out', out], { ...process.env, FVIZ_CACHE: cacheDir });
+  const metrics = join(out, 'metrics.json');
+  return { wallMs: wall, metrics: existsSync(metrics) ? readFileSync(metrics, 'utf8') : '' };
+}
+
+export const demoCacheBench: Bench = {
+  key: 'democache',
+  name: 'startup_demo',
+  description: '`fviz demo` (embedded models) end to end, empty program cache vs the cache it filled, fresh processes',
+  optIn: true, // minutes on a 2-core machine
+  async run(ctx) {
+    ensureDist((m) => ctx.log(m));
+    const dir = mkdtempSync(join(tmpdir(), 'fviz-bench-demo-'));
+    try {
+      ctx.log('demo, cold program cache');
+      const cold = demoRun(join(dir, 'cache'), join(dir, 'cold'));
+      ctx.log('demo, warm program cache');
+      const warm = demoRun(join(dir, 'cache'), join(dir, 'warm'));
+      ctx.emit({
+        bench: this.name,
+        cold_ms: round(cold.wallMs, 0),
+        warm_ms: round(warm.wallMs, 0),
+        ratio_warm_vs_cold: round(warm.wallMs / cold.wallMs, 3),
+        metrics_identical: cold.metrics !== '' && cold.metrics === warm.metrics,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };

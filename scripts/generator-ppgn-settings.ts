@@ -22,14 +22,16 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const seeds = Number(arg('--seeds') ?? 4);
-const DEFAULT_GRID: Partial<PpgnSettings>[] = [
+const DEFAULT_GRID: Candidate[] = [
   { lr: 0.03, eps1: 1e-5, eps2: 1, eps3: 0 },
   { lr: 0.03, eps1: 1, eps2: 1, eps3: 0 },
   { lr: 0.03, eps1: 1, eps2: 1, eps3: 1 },
   { lr: 0.03, eps1: 1, eps2: 1, eps3: 3 },
   { lr: 0.05, eps1: 1, eps2: 1, eps3: 3 },
 ];
-const grid = (arg('--grid') ? JSON.parse(arg('--grid')!) : DEFAULT_GRID) as Partial<PpgnSettings>[];
+/** A candidate: sampler settings, optionally with the std of the random initial code (initStd). */
+type Candidate = Partial<PpgnSettings> & { initStd?: number; bank?: string };
+const grid = (arg('--grid') ? JSON.parse(arg('--grid')!) : DEFAULT_GRID) as Candidate[];
 const out = join(repoRoot, '.cache', 'ppgn-settings');
 
 const classifier = resolveClassifier('embedded');
@@ -40,7 +42,7 @@ console.error('measuring CIFAR-10 test images with the judge');
 const data = await measureData('cifar10', judge);
 
 interface Figures {
-  settings: Partial<PpgnSettings>;
+  settings: Candidate;
   blownOut: number;
   blownOutMidChain: number;
   recognised: number;
@@ -60,7 +62,15 @@ for (const [c, cand] of grid.entries()) {
   for (const label of labels) {
     const dir = join(out, `c${c}`, label);
     const steps = cand.steps ?? 200;
-    await visualizePpgn({ model: 'embedded', generator: 'embedded', objective: `class:${label}`, batch: seeds, seed: 1, settings: cand, out: dir, frames: [Math.round(steps / 4), Math.round(steps / 2), steps] });
+    const { initStd, bank, ...settings } = cand;
+    let init: Float32Array | undefined;
+    if (bank) {
+      const codes = new Float32Array(readFileSync(bank).buffer.slice(0));
+      const n = codes.length / 256;
+      init = new Float32Array(256 * seeds);
+      for (let k = 0; k < seeds; k++) init.set(codes.subarray(((labels.indexOf(label) * seeds + k) % n) * 256, ((labels.indexOf(label) * seeds + k) % n) * 256 + 256), k * 256);
+    }
+    await visualizePpgn({ model: 'embedded', generator: 'embedded', objective: `class:${label}`, batch: seeds, seed: 1, settings, initStd, init, out: dir, frames: [Math.round(steps / 4), Math.round(steps / 2), steps] });
     const features: Float32Array[] = [];
     for (let k = 0; k < seeds; k++) {
       const file = join(dir, k === 0 ? 'result.png' : `result-${k}.png`);

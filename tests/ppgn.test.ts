@@ -121,6 +121,29 @@ describe('PPGN-h', () => {
       expect(ref.some((v, k) => v === lower[k] || v === upper[k])).toBe(true);
     });
 
+  it('the noise std falls linearly from eps3 to eps3End over the steps (plain formula, two steps)', async () => {
+    const prog = await program();
+    const h0 = Float32Array.from(rand(new Rng(6), CODE, 1));
+    const s = { eps1: 0.2, eps2: 0.5, eps3: 0.08, eps3End: 0.02, normalize: false };
+    const step = 0.3;
+    const seed = 9;
+    const res = await runPpgn(prog, { ...s, steps: 2, lr: step, lrEnd: step, init: h0.slice(), seed });
+    // float64 reference: step i draws N(0, 1) scaled by eps3 + (eps3End - eps3) i / steps
+    const noise = new Rng(ppgnNoiseSeed(seed));
+    let h = Float64Array.from(h0);
+    for (const eps3 of [0.08, 0.05]) {
+      const e = await prog.run(Float32Array.from(h));
+      h = h.map((hv, k) => hv + step * (s.eps1 * (e.recon[k]! - hv) + s.eps2 * e.grad[k]! + eps3 * noise.normal()));
+    }
+    await prog.release();
+    h.forEach((v, k) => expect(Math.abs(v - res.code[k]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+    // a constant std (eps3 throughout) lands elsewhere: the schedule is in effect
+    const prog2 = await program();
+    const flat = await runPpgn(prog2, { ...s, eps3End: undefined, steps: 2, lr: step, lrEnd: step, init: h0.slice(), seed });
+    await prog2.release();
+    expect(Math.max(...[...flat.code].map((v, k) => Math.abs(v - res.code[k]!)))).toBeGreaterThan(1e-3);
+  });
+
   it('a chain of samples on the embedded pair: --samples 3 --every 2 writes three frames, the strip and run.json', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fviz-ppgn-')), 'run');
     const r = await visualizePpgn({ generator: 'embedded', objective: 'class:cat', out, samples: 3, every: 2, seed: 1, threads: 1 });

@@ -8,16 +8,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { visualizeDgn } from '../src/optvis/render/visualize.ts';
-import { DgnProgram } from '../src/optvis/param/generator.ts';
 import {
   clearPrograms,
   evict,
   listPrograms,
   modelDigest,
+  openProgram,
   programKey,
-  readProgram,
   resetProgramCacheWarnings,
-  writeProgram,
+  storeProgram,
 } from '../src/runtime/program-cache.ts';
 
 const repo = join(import.meta.dirname, '..');
@@ -40,7 +39,14 @@ afterEach(() => {
 });
 
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `fviz-cache-${name}-`));
-const entries = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.fvp'));
+const entries = (dir: string) => readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n));
+/** An entry holding one file of these bytes. */
+const store = (key: string, bytes: Uint8Array, label: string, dir: string) =>
+  storeProgram(key, async (tmp) => writeFileSync(join(tmp, 'payload.bin'), bytes), { label }, dir);
+const payloadOf = (key: string, dir: string) => {
+  const e = openProgram(key, dir);
+  return e ? readFileSync(join(e.dir, 'payload.bin')) : undefined;
+};
 
 async function run(out: string) {
   return visualizeDgn({ generator: 'embedded', objective: 'class:cat', out, steps: 2, seed: 1, frames: [] });
@@ -52,35 +58,46 @@ describe('program cache with DGN-AM on the embedded models', () => {
     process.env['FVIZ_CACHE'] = dir;
     const cold = await run(join(dir, 'out-cold'));
     expect(entries(dir)).toHaveLength(1);
-    const entry = join(dir, entries(dir)[0]!);
-    const key = entries(dir)[0]!.replace('.fvp', '');
-    const loaded = await DgnProgram.fromCache(key);
-    expect(loaded, 'the stored program loads').toBeDefined();
-    await loaded!.release();
+    const key = entries(dir)[0]!;
+    const data = join(dir, key, 'program.onnx.data');
+    expect(statSync(data).size, 'the weights are stored apart from the graph').toBeGreaterThan(statSync(join(dir, key, 'program.onnx')).size);
 
     const warm = await run(join(dir, 'out-warm'));
     expect(warm.history).toEqual(cold.history);
     expect(warm.final).toEqual(cold.final);
+    expect(readFileSync(join(dir, 'out-warm', 'result.png')).equals(readFileSync(join(dir, 'out-cold', 'result.png'))), 'the same image bytes').toBe(true);
     expect(stderr.join('')).not.toMatch(/corrupt|not writable/);
 
-    // A flipped byte in the payload: detected by the checksum, removed, rebuilt, same numbers.
-    const bytes = readFileSync(entry);
+    // A flipped byte in the weights: found by the worker's checksum, removed, rebuilt, same numbers.
+    const bytes = readFileSync(data);
     bytes[bytes.length - 1000] ^= 0xff;
-    writeFileSync(entry, bytes);
+    writeFileSync(data, bytes);
     const afterFlip = await run(join(dir, 'out-flip'));
     expect(afterFlip.history).toEqual(cold.history);
-    expect(stderr.join('')).toMatch(/cached program [0-9a-f]{12} was corrupt \(checksum mismatch\); removed it and rebuilding/);
+    expect(stderr.join('')).toMatch(/cached program [0-9a-f]{12} was corrupt \(program\.onnx\.data checksum mismatch\); removed it and rebuilding/);
     expect(stderr.join('').match(/corrupt/g)).toHaveLength(1);
-    expect(readProgram(key), 'the rebuilt entry is whole again').toBeDefined();
+    const rebuilt = openProgram(key, dir);
+    expect(await rebuilt?.verified, 'the rebuilt entry is whole again').toBeUndefined();
 
     // Truncated (a process killed mid-copy by hand, a full disk): the same.
     stderr = [];
-    truncateSync(entry, Math.floor(statSync(entry).size / 2));
+    truncateSync(data, Math.floor(statSync(data).size / 2));
     const afterCut = await run(join(dir, 'out-cut'));
     expect(afterCut.history).toEqual(cold.history);
-    expect(stderr.join('')).toMatch(/was corrupt \(truncated \(\d+ of \d+ bytes\)\)/);
-    expect(readProgram(key)).toBeDefined();
-    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp')), 'no temporary file left behind').toEqual([]);
+    expect(stderr.join('')).toMatch(/was corrupt \(program\.onnx\.data truncated \(\d+ of \d+ bytes\)\)/);
+    expect(stderr.join('').match(/corrupt/g)).toHaveLength(1);
+    expect(await openProgram(key, dir)?.verified).toBeUndefined();
+
+    // A damaged graph file (checked on the main thread before onnxruntime reads it).
+    stderr = [];
+    const graph = join(dir, key, 'program.onnx');
+    const g = readFileSync(graph);
+    g[100] ^= 0xff;
+    writeFileSync(graph, g);
+    const afterGraph = await run(join(dir, 'out-graph'));
+    expect(afterGraph.history).toEqual(cold.history);
+    expect(stderr.join('')).toMatch(/was corrupt \(program\.onnx checksum mismatch\)/);
+    expect(readdirSync(dir).filter((n) => /\.(tmp|gone)$/.test(n)), 'no temporary folder left behind').toEqual([]);
   });
 
   it('a folder that cannot be written degrades to no cache with one warning', async () => {
@@ -106,20 +123,20 @@ describe('program cache with DGN-AM on the embedded models', () => {
 });
 
 describe('program cache files', () => {
-  it('evicts the least recently used entries beyond the bound, never the one just written', () => {
+  it('evicts the least recently used entries beyond the bound, never the one just written', async () => {
     const dir = fresh('lru');
     const payload = (k: number) => new Uint8Array(4000).fill(k);
     const keys = [1, 2, 3].map((k) => programKey({ k }));
-    keys.forEach((k, i) => {
-      writeProgram(k, payload(i), { label: `p${i}` }, dir);
+    for (const [i, k] of keys.entries()) {
+      await store(k, payload(i), `p${i}`, dir);
       const t = new Date(Date.now() - (10 - i) * 60_000);
-      utimesSync(join(dir, `${k}.fvp`), t, t);
-    });
+      utimesSync(join(dir, k, 'entry.json'), t, t);
+    }
     // Using the oldest makes it the most recent.
-    expect(readProgram(keys[0]!, dir)?.bytes[0]).toBe(0);
+    expect(payloadOf(keys[0]!, dir)?.[0]).toBe(0);
     process.env['FVIZ_CACHE_MAX_MB'] = String(10_000 / 1024 / 1024);
     const fourth = programKey({ k: 4 });
-    writeProgram(fourth, payload(4), { label: 'p4' }, dir);
+    await store(fourth, payload(4), 'p4', dir);
     const left = listPrograms(dir).map((e) => e.key);
     expect(left).toContain(fourth);
     expect(left).toContain(keys[0]);
@@ -147,28 +164,32 @@ describe('program cache files', () => {
 
   it('two processes filling the same entry at once leave one whole entry', async () => {
     const dir = fresh('race');
+    const race = programKey({ race: 1 });
     const script = join(dir, 'fill.mts'); // .mts: ESM outside any package.json
     writeFileSync(
       script,
-      `import { writeProgram } from ${JSON.stringify(join(repo, 'src', 'runtime', 'program-cache.ts'))};
+      `import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { storeProgram } from ${JSON.stringify(join(repo, 'src', 'runtime', 'program-cache.ts'))};
 const bytes = new Uint8Array(32 << 20).map((_, i) => (i * 7 + Number(process.argv[2])) & 255);
-for (let k = 0; k < 3; k++) writeProgram('race', bytes, { label: 'writer ' + process.argv[2] }, ${JSON.stringify(dir)});
+for (let k = 0; k < 3; k++) await storeProgram(${JSON.stringify(race)}, async (tmp) => writeFileSync(join(tmp, 'payload.bin'), bytes), { label: 'writer ' + process.argv[2] }, ${JSON.stringify(dir)});
 `,
     );
     const fill = (id: number) =>
       new Promise<number | null>((res) => spawn(process.execPath, [join(repo, 'bin', 'run-ts.js'), script, String(id)], { stdio: 'ignore' }).on('exit', res));
     expect(await Promise.all([fill(1), fill(2)])).toEqual([0, 0]);
-    const got = readProgram('race', dir);
-    expect(got, 'the entry passes its checksum').toBeDefined();
-    expect(got!.bytes.length).toBe(32 << 20);
-    expect([1, 2]).toContain(got!.bytes[0]);
-    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const got = openProgram(race, dir);
+    expect(await got?.verified, 'the entry passes its checksum').toBeUndefined();
+    const bytes = payloadOf(race, dir)!;
+    expect(bytes.length).toBe(32 << 20);
+    expect([1, 2]).toContain(bytes[0]);
+    expect(readdirSync(dir).filter((n) => /\.(tmp|gone)$/.test(n))).toEqual([]);
     expect(stderr.join('')).not.toMatch(/corrupt/);
   });
 
-  it('fviz cache ls and clear', () => {
+  it('fviz cache ls and clear', async () => {
     const dir = fresh('cli');
-    writeProgram(programKey({ cli: 1 }), new Uint8Array(10), { label: 'a test entry' }, dir);
+    await store(programKey({ cli: 1 }), new Uint8Array(10), 'a test entry', dir);
     const env = { ...process.env, FVIZ_CACHE: dir };
     const ls = spawnSync(process.execPath, [join(repo, 'bin/fviz.js'), 'cache', 'ls'], { encoding: 'utf8', env });
     expect(ls.status, ls.stderr).toBe(0);

@@ -5,6 +5,7 @@ import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../classifier/
 import { appendObjective, findPreSoftmax, OBJECTIVE_PER_ITEM } from '../optvis/objectives/build.ts';
 import { formatTarget, parseObjective } from '../optvis/objectives/parse.ts';
 import { prepareModel } from '../onnx/prepare.ts';
+import { preparedOnce } from '../onnx/prepare-memo.ts';
 import { readModel } from '../onnx/proto.ts';
 import type { Model } from '../onnx/ir.ts';
 import { toNumbers } from '../onnx/tensor.ts';
@@ -19,7 +20,8 @@ export function targetUnit(objective: string): string {
 }
 
 function displayModel(c: Classifier): Model {
-  return withDisplayInput(prepareModel(readModel(c.modelPath), { batch: 1, size: c.card.input.size, source: c.modelPath }), c.card.input);
+  const prepared = preparedOnce(c.modelPath, ['probe', c.card.input.size], () => prepareModel(readModel(c.modelPath), { batch: 1, size: c.card.input.size, source: c.modelPath }));
+  return withDisplayInput(prepared, c.card.input);
 }
 
 function checkSize(img: Nchw, size: [number, number], who: string): void {

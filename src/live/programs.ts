@@ -121,7 +121,6 @@ export class LivePrograms {
         classifierCard: c.card,
         objective,
         names: this.names(),
-        keepEntry: true,
         threads: 1,
       });
       await prog.release();
@@ -131,9 +130,9 @@ export class LivePrograms {
       terms = prog.labels;
       code = { codeInput: meta['codeInput'] as string, codeShape: meta['codeShape'] as number[] };
     } else {
-      const net = await pixelNetwork({ classifier: this.prepared.cls, card: c.card, objective, names: this.names(), keepBytes: true, threads: 1 });
+      const net = await pixelNetwork({ classifier: this.prepared.cls, card: c.card, objective, names: this.names(), threads: 1 });
       await net.release();
-      const entry = net.cacheEntry();
+      const entry = net.compiledEntry();
       if (!entry) throw new FvizError(`the program for '${objective}' lifted weights out of the graph; the live page cannot load it`);
       data = entry.bytes;
       meta = entry.meta;

@@ -1,5 +1,6 @@
 // The single entry point the rest of fviz uses to get a model ready: normalized to opset 17, symbolic
 // input dims fixed, shape arithmetic folded, every value typed, nodes in topological order.
+import { preparedOnce } from './prepare-memo.ts';
 import { FvizError } from '../errors.ts';
 import type { Dim, Model, Node } from './ir.ts';
 import { isStaticShape } from './ir.ts';
@@ -116,6 +117,10 @@ export function fullyStatic(model: Model): boolean {
  * cannot be rebatched; the error says to use --batch 1.
  */
 export function loadAtBatch(path: string, batch: number, size?: [number, number]): Model {
+  return preparedOnce(path, ['atBatch', batch, size], () => loadAtBatchUncached(path, batch, size));
+}
+
+function loadAtBatchUncached(path: string, batch: number, size?: [number, number]): Model {
   const raw = readModel(path);
   for (const input of raw.graph.inputs) if (input.shape.length > 0 && input.shape[0] !== batch) input.shape[0] = 'batch';
   try {

@@ -1,30 +1,51 @@
-// Compiled gradient programs on disk, so a second run skips model preparation and gradient compilation.
-// One file per program: "FVP1", a uint32 header length, a JSON header (the caller's metadata, the payload's
-// length and sha256), the payload (the compiled ONNX bytes). Written to a temporary name and renamed, so two
-// processes filling the same entry leave one whole file; a file that fails its checksum is removed and rebuilt.
-// Least recently used entries (by mtime, touched on every hit) go when the folder outgrows its bound.
+// Compiled gradient programs on disk, so a second run skips model preparation, gradient compilation and
+// onnxruntime's graph optimization. One folder per program, named by its key:
+//   program.onnx       onnxruntime's optimized graph (small: the weights are external)
+//   program.onnx.data  the weights, which onnxruntime maps from the file instead of copying
+//   entry.json         the caller's metadata, and each file's size and sha256
+// A folder is filled under a temporary name and renamed, so two processes filling the same entry leave one whole
+// entry. A hit checks sizes and the small files at once and the weights' checksum on a worker thread while the
+// session is created; an entry that fails is removed and rebuilt with one line on stderr. Least recently used
+// entries (by entry.json's mtime, touched on every hit) go when the folder outgrows its bound.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, cpus, homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { VERSION } from '../util/run-record.ts';
 
-const MAGIC = 'FVP1';
-const EXT = '.fvp';
+const ENTRY = 'entry.json';
 /** Bumped when the entry layout or the meaning of a key changes. */
-const FORMAT = 1;
-
-export interface CachedProgram {
-  bytes: Uint8Array;
-  meta: Record<string, unknown>;
-}
+const FORMAT = 2;
+/** Files up to this size are checked on the main thread before use; larger ones on a worker. */
+const CHECK_INLINE_BYTES = 4 << 20;
 
 export interface CacheEntryInfo {
   key: string;
   bytes: number;
   lastUsed: Date;
   label: string;
+}
+
+interface EntryFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+interface EntryJson {
+  format: number;
+  meta: Record<string, unknown>;
+  files: EntryFile[];
+}
+
+/** A cache hit: the entry's folder and metadata; `verified` settles with undefined, or why the entry is corrupt. */
+export interface OpenedEntry {
+  dir: string;
+  meta: Record<string, unknown>;
+  verified: Promise<string | undefined>;
 }
 
 /** $FVIZ_CACHE, else $XDG_CACHE_HOME/fviz/programs, else ~/.cache/fviz/programs. */
@@ -41,9 +62,9 @@ export function programCacheLimit(): number {
   return (Number.isFinite(mb) && mb >= 0 ? mb : 4096) * 1024 * 1024;
 }
 
-/** Whether the cache is switched off ($FVIZ_CACHE=off). */
+/** Whether the cache is switched off ($FVIZ_CACHE=off), or turned off for this process (a read-only folder). */
 export function programCacheEnabled(): boolean {
-  return process.env['FVIZ_CACHE'] !== 'off';
+  return process.env['FVIZ_CACHE'] !== 'off' && !warnedReadOnly;
 }
 
 function stable(v: unknown): unknown {
@@ -60,46 +81,65 @@ function stable(v: unknown): unknown {
   return v;
 }
 
-let stamp: string | undefined;
+const fvizRoot = dirname(dirname(fileURLToPath(import.meta.url)));
+let stamps: Record<string, string> | undefined;
 
-/**
- * The code that compiles programs: size and mtime of every file of fviz's own tree (src/ in a checkout, dist/
- * in the package), so an edited compiler never meets programs it did not make, even at the same version.
- */
-function codeStamp(): string {
-  if (stamp) return stamp;
-  const root = dirname(dirname(fileURLToPath(import.meta.url)));
-  const h = createHash('sha256');
-  const walk = (d: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (/\.(ts|js)$/.test(n)) h.update(`${relative(root, p)}|${st.size}|${st.mtimeMs}\n`);
-    }
-  };
-  walk(root);
-  stamp = h.digest('hex');
-  return stamp;
+function walk(d: string, each: (path: string) => void): void {
+  let names: string[];
+  try {
+    names = readdirSync(d).sort();
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = join(d, n);
+    if (statSync(p).isDirectory()) walk(p, each);
+    else if (/\.(ts|js)$/.test(n)) each(p);
+  }
 }
 
-/** The key of a program: sha256 of its parts (model hashes, objective, options), fviz's version and code. */
+/**
+ * What a stored program depends on besides its own inputs: fviz's code (size and mtime of every file of its tree,
+ * src/ in a checkout, dist/ in the package; the autodiff rules and rewrites by content as well), the onnxruntime
+ * version (its optimized graph is its own format) and the CPU (the optimized graph holds layout choices made for it).
+ */
+function environmentStamps(): Record<string, string> {
+  if (stamps) return stamps;
+  const code = createHash('sha256');
+  walk(fvizRoot, (p) => {
+    const st = statSync(p);
+    code.update(`${relative(fvizRoot, p)}|${st.size}|${st.mtimeMs}\n`);
+  });
+  const rules = createHash('sha256');
+  walk(join(fvizRoot, 'autodiff'), (p) => rules.update(relative(fvizRoot, p)).update(readFileSync(p)));
+  let ort = 'unknown';
+  try {
+    ort = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    /* resolved the same way by the session, which then fails with its own message */
+  }
+  let flags = '';
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '';
+  } catch {
+    /* not Linux: the model name stands alone */
+  }
+  const cpu = `${arch()}|${cpus()[0]?.model ?? ''}|${createHash('sha256').update(flags).digest('hex').slice(0, 16)}`;
+  stamps = { code: code.digest('hex'), rules: rules.digest('hex'), onnxruntime: ort, cpu };
+  return stamps;
+}
+
+/** The key of a program: sha256 of its parts (model hashes, objective, options), fviz's version, code and environment. */
 export function programKey(parts: Record<string, unknown>): string {
   return createHash('sha256')
-    .update(JSON.stringify(stable({ fviz: VERSION, code: codeStamp(), format: FORMAT, ...parts })))
+    .update(JSON.stringify(stable({ fviz: VERSION, format: FORMAT, env: environmentStamps(), ...parts })))
     .digest('hex');
 }
 
 function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   return new Promise((res, rej) => {
-    createReadStream(path)
+    createReadStream(path, { highWaterMark: 1 << 22 })
       .on('data', (d) => h.update(d))
       .on('end', () => res(h.digest('hex')))
       .on('error', rej);
@@ -129,7 +169,7 @@ export async function modelDigest(path: string, dir = programCacheDir()): Promis
     }
   }
   const hex = await sha256File(abs);
-  if (programCacheEnabled() && !warnedReadOnly) {
+  if (programCacheEnabled()) {
     const tmp = `${memo}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
       mkdirSync(join(dir, 'digests'), { recursive: true });
@@ -152,181 +192,239 @@ function say(line: string): void {
   process.stderr.write(`fviz: ${line}\n`);
 }
 
-function entryPath(dir: string, key: string): string {
-  return join(dir, key + EXT);
-}
-
-function parseEntry(buf: Buffer): CachedProgram | string {
-  if (buf.length < 8 || buf.toString('latin1', 0, 4) !== MAGIC) return 'bad header';
-  const hlen = buf.readUInt32LE(4);
-  if (8 + hlen > buf.length) return 'truncated header';
-  let header: { length: number; sha256: string; meta: Record<string, unknown> };
-  try {
-    header = JSON.parse(buf.toString('utf8', 8, 8 + hlen)) as typeof header;
-  } catch {
-    return 'unreadable header';
-  }
-  const payload = buf.subarray(8 + hlen);
-  if (payload.length !== header.length) return `truncated (${payload.length} of ${header.length} bytes)`;
-  if (createHash('sha256').update(payload).digest('hex') !== header.sha256) return 'checksum mismatch';
-  return { bytes: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), meta: header.meta };
-}
-
-/** The cached program for a key, or undefined; a corrupt entry is removed with one line on stderr. */
-export function readProgram(key: string, dir = programCacheDir()): CachedProgram | undefined {
-  if (!programCacheEnabled()) return undefined;
-  const path = entryPath(dir, key);
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch {
-    return undefined;
-  }
-  const got = parseEntry(buf);
-  if (typeof got === 'string') {
-    try {
-      rmSync(path, { force: true });
-    } catch {
-      /* a read-only folder: the entry stays, and is rebuilt in memory every time */
-    }
-    say(`cached program ${key.slice(0, 12)} was corrupt (${got}); removed it and rebuilding`);
-    return undefined;
-  }
-  try {
-    const now = new Date();
-    utimesSync(path, now, now);
-  } catch {
-    /* read-only: LRU order is not updated */
-  }
-  return got;
-}
-
-/**
- * Stores a program (temp file + rename). A folder that cannot be written turns the cache off for the process
- * with one warning; the run goes on without it.
- */
-export function writeProgram(key: string, bytes: Uint8Array, meta: Record<string, unknown>, dir = programCacheDir()): boolean {
-  if (!programCacheEnabled() || warnedReadOnly) return false;
-  const header = Buffer.from(JSON.stringify({ length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), meta }), 'utf8');
-  const head = Buffer.alloc(8);
-  head.write(MAGIC, 0, 'latin1');
-  head.writeUInt32LE(header.length, 4);
-  const path = entryPath(dir, key);
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, Buffer.concat([head, header, bytes]));
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      /* nothing was written */
-    }
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    warnedReadOnly = true;
-    say(`program cache ${dir} is not writable (${code}); running without a cache (set FVIZ_CACHE to a writable folder)`);
-    return false;
-  }
-  evict(dir, programCacheLimit(), key);
-  return true;
-}
-
-/** The label in an entry's header (read without the payload); the payload is checked when it is used. */
-function headerLabel(path: string): string {
+/** The worker that hashes large files: plain JavaScript, so it runs the same from the sources and from dist/. */
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync } = require('node:fs');
+const out = [];
+const buf = Buffer.allocUnsafe(1 << 22);
+for (const path of workerData) {
+  const h = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
-    const head = Buffer.alloc(8);
-    if (readSync(fd, head, 0, 8, 0) < 8 || head.toString('latin1', 0, 4) !== MAGIC) return '(corrupt header)';
-    const hlen = head.readUInt32LE(4);
-    const buf = Buffer.alloc(Math.min(hlen, 1 << 20));
-    readSync(fd, buf, 0, buf.length, 8);
-    const meta = (JSON.parse(buf.toString('utf8')) as { meta?: { label?: unknown } }).meta;
-    return String(meta?.label ?? '');
-  } catch {
-    return '(corrupt header)';
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
+  out.push(h.digest('hex'));
+}
+parentPort.postMessage(out);
+`;
+
+/** sha256 of each file, computed on a worker thread. */
+function sha256OffThread(paths: string[]): Promise<string[]> {
+  return new Promise((res, rej) => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: paths });
+    w.once('message', (m: string[]) => {
+      res(m);
+      void w.terminate();
+    });
+    w.once('error', rej);
+  });
 }
 
-/** Entries, most recently used first. */
-export function listPrograms(dir = programCacheDir()): CacheEntryInfo[] {
+function readEntryJson(entryDir: string): EntryJson | string {
+  let text: string;
+  try {
+    text = readFileSync(join(entryDir, ENTRY), 'utf8');
+  } catch {
+    return 'entry.json missing';
+  }
+  try {
+    const e = JSON.parse(text) as EntryJson;
+    if (e.format !== FORMAT || !Array.isArray(e.files) || typeof e.meta !== 'object') return 'entry.json of another layout';
+    return e;
+  } catch {
+    return 'entry.json unreadable';
+  }
+}
+
+/** Removes an entry with one line on stderr (a read-only folder keeps it; it is rebuilt in memory every time). */
+export function discardProgram(key: string, why: string, dir = programCacheDir()): void {
+  const gone = join(dir, `${key}.${process.pid}-${randomBytes(4).toString('hex')}.gone`);
+  try {
+    renameSync(join(dir, key), gone); // atomic: another process never sees half a removal
+    rmSync(gone, { recursive: true, force: true });
+  } catch {
+    /* read-only or removed meanwhile */
+  }
+  say(`cached program ${key.slice(0, 12)} was corrupt (${why}); removed it and rebuilding`);
+}
+
+/**
+ * The entry for a key, or undefined when there is none. Sizes and small files are checked here; the large files'
+ * checksum on a worker (`verified`). A corrupt entry found here is removed (one stderr line) and undefined returned.
+ */
+export function openProgram(key: string, dir = programCacheDir()): OpenedEntry | undefined {
+  if (!programCacheEnabled()) return undefined;
+  const entryDir = join(dir, key);
+  try {
+    statSync(entryDir);
+  } catch {
+    return undefined;
+  }
+  const e = readEntryJson(entryDir);
+  const fail = (why: string) => {
+    discardProgram(key, why, dir);
+    return undefined;
+  };
+  if (typeof e === 'string') return fail(e);
+  const large: EntryFile[] = [];
+  for (const f of e.files) {
+    const path = join(entryDir, f.name);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      return fail(`${f.name} missing`);
+    }
+    if (size !== f.bytes) return fail(`${f.name} truncated (${size} of ${f.bytes} bytes)`);
+    if (size > CHECK_INLINE_BYTES) large.push(f);
+    else if (createHash('sha256').update(readFileSync(path)).digest('hex') !== f.sha256) return fail(`${f.name} checksum mismatch`);
+  }
+  const verified = large.length
+    ? sha256OffThread(large.map((f) => join(entryDir, f.name))).then(
+        (got) => {
+          const bad = large.find((f, k) => got[k] !== f.sha256);
+          return bad ? `${bad.name} checksum mismatch` : undefined;
+        },
+        (err: unknown) => `unreadable (${err instanceof Error ? err.message : String(err)})`,
+      )
+    : Promise.resolve(undefined);
+  try {
+    const now = new Date();
+    utimesSync(join(entryDir, ENTRY), now, now);
+  } catch {
+    /* read-only: LRU order is not updated */
+  }
+  return { dir: entryDir, meta: e.meta, verified };
+}
+
+/**
+ * Stores a program: `fill` writes its files into a fresh folder, which gets its entry.json and is renamed to the
+ * key (when another process got there first, its entry stays). Returns the entry's folder, or undefined when the
+ * cache is off. A folder that cannot be written turns the cache off for the process with one warning.
+ */
+export async function storeProgram(key: string, fill: (tmpDir: string) => Promise<void>, meta: Record<string, unknown>, dir = programCacheDir()): Promise<string | undefined> {
+  if (!programCacheEnabled()) return undefined;
+  const tmp = join(dir, `${key}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    mkdirSync(tmp, { recursive: true });
+  } catch (e) {
+    readOnly(dir, e);
+    return undefined;
+  }
+  try {
+    await fill(tmp);
+    const files: EntryFile[] = [];
+    for (const name of readdirSync(tmp).sort()) {
+      const path = join(tmp, name);
+      files.push({ name, bytes: statSync(path).size, sha256: await sha256File(path) });
+    }
+    const entry: EntryJson = { format: FORMAT, meta, files };
+    writeFileSync(join(tmp, ENTRY), JSON.stringify(entry));
+    try {
+      renameSync(tmp, join(dir, key));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      rmSync(tmp, { recursive: true, force: true }); // filled by another process meanwhile: theirs is as good
+    }
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOSPC' || code === 'EDQUOT') {
+      readOnly(dir, e);
+      return undefined;
+    }
+    throw e;
+  }
+  evict(dir, programCacheLimit(), key);
+  return join(dir, key);
+}
+
+function readOnly(dir: string, e: unknown): void {
+  const code = (e as NodeJS.ErrnoException).code ?? String(e);
+  warnedReadOnly = true;
+  say(`program cache ${dir} is not writable (${code}); running without a cache (set FVIZ_CACHE to a writable folder)`);
+}
+
+interface Scanned {
+  key: string;
+  bytes: number;
+  used: number;
+  label: string;
+}
+
+function scan(dir: string): Scanned[] {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return [];
   }
-  const out: CacheEntryInfo[] = [];
+  const out: Scanned[] = [];
   for (const n of names) {
-    if (!n.endsWith(EXT)) continue;
-    const path = join(dir, n);
+    if (!/^[0-9a-f]{64}$/.test(n)) continue; // entries are named by their key; other folders (digests, spectra) are not entries
+    const entryDir = join(dir, n);
     try {
-      const st = statSync(path);
-      out.push({ key: n.slice(0, -EXT.length), bytes: st.size, lastUsed: st.mtime, label: headerLabel(path) });
+      if (!statSync(entryDir).isDirectory()) continue;
+      const files = readdirSync(entryDir);
+      const bytes = files.reduce((s, f) => s + statSync(join(entryDir, f)).size, 0);
+      let used = statSync(entryDir).mtimeMs;
+      let label = '(no entry.json)';
+      const e = readEntryJson(entryDir);
+      if (typeof e !== 'string') {
+        used = statSync(join(entryDir, ENTRY)).mtimeMs;
+        label = String(e.meta['label'] ?? '');
+      } else label = `(${e})`;
+      out.push({ key: n, bytes, used, label });
     } catch {
       /* removed meanwhile */
     }
   }
-  return out.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
+  return out;
 }
 
-/** Removes every entry (and stray temporary files); returns how many entries and bytes went. */
+/** Entries, most recently used first. */
+export function listPrograms(dir = programCacheDir()): CacheEntryInfo[] {
+  return scan(dir)
+    .sort((a, b) => b.used - a.used)
+    .map((s) => ({ key: s.key, bytes: s.bytes, lastUsed: new Date(s.used), label: s.label }));
+}
+
+/** Removes every entry (and stray temporary folders, and the first layout's .fvp files); how many entries and bytes went. */
 export function clearPrograms(dir = programCacheDir()): { entries: number; bytes: number } {
   let entries = 0;
   let bytes = 0;
-  let names: string[];
+  for (const s of scan(dir)) {
+    rmSync(join(dir, s.key), { recursive: true, force: true });
+    entries++;
+    bytes += s.bytes;
+  }
+  let names: string[] = [];
   try {
     names = readdirSync(dir);
   } catch {
-    return { entries, bytes };
+    /* no folder */
   }
-  for (const n of names) {
-    if (!n.endsWith(EXT) && !n.endsWith('.tmp')) continue;
-    const path = join(dir, n);
-    try {
-      const size = statSync(path).size;
-      rmSync(path, { force: true });
-      if (n.endsWith(EXT)) {
-        entries++;
-        bytes += size;
-      }
-    } catch {
-      /* gone already */
-    }
-  }
+  for (const n of names) if (/\.(tmp|gone|fvp)$/.test(n)) rmSync(join(dir, n), { recursive: true, force: true });
   rmSync(join(dir, 'digests'), { recursive: true, force: true });
   return { entries, bytes };
 }
 
 /** Removes least recently used entries until the folder holds at most `limit` bytes (never `keep`). */
 export function evict(dir: string, limit: number, keep?: string): number {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith(EXT));
-  } catch {
-    return 0;
-  }
-  const entries = names
-    .map((n) => {
-      try {
-        const st = statSync(join(dir, n));
-        return { n, size: st.size, t: st.mtimeMs };
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((e): e is { n: string; size: number; t: number } => e !== undefined)
-    .sort((a, b) => a.t - b.t);
-  let total = entries.reduce((s, e) => s + e.size, 0);
+  const entries = scan(dir).sort((a, b) => a.used - b.used);
+  let total = entries.reduce((s, e) => s + e.bytes, 0);
   let removed = 0;
   for (const e of entries) {
     if (total <= limit) break;
-    if (keep && e.n === keep + EXT) continue;
+    if (keep && e.key === keep) continue;
     try {
-      rmSync(join(dir, e.n), { force: true });
-      total -= e.size;
+      rmSync(join(dir, e.key), { recursive: true, force: true });
+      total -= e.bytes;
       removed++;
     } catch {
       /* read-only or gone */

@@ -24,6 +24,14 @@ export interface SessionOptions {
 
 export type Feeds = Record<string, TensorData>;
 
+/** How the program cache creates sessions (runtime/cached-session.ts); not for callers' options. */
+export interface StoredSessionOptions {
+  /** Write onnxruntime's optimized graph here, the weights beside it in `<file>.data`. */
+  saveOptimizedTo?: string;
+  /** Pre-pack constant weights for the kernels (onnxruntime's default: true). */
+  prepacking?: boolean;
+}
+
 function toOrt(t: TensorData): ort.Tensor {
   return new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
 }
@@ -50,8 +58,9 @@ export class Session implements ProgramSession {
     this.source = source;
   }
 
-  static async create(model: Model | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
-    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+  /** A session for a model in memory, its bytes, or an ONNX file (whose external data sits beside it). */
+  static async create(model: Model | Uint8Array | string, opts: SessionOptions & StoredSessionOptions = {}): Promise<Session> {
+    const bytes = model instanceof Uint8Array || typeof model === 'string' ? model : encodeModel(model);
     const source = opts.source ?? 'model';
     const device = opts.device ?? 'cpu';
     const so: ort.InferenceSession.SessionOptions = {
@@ -62,12 +71,20 @@ export class Session implements ProgramSession {
       executionMode: 'sequential',
       logSeverityLevel: 3,
     };
+    const config: Record<string, string> = {};
+    if (opts.prepacking === false) config['disable_prepacking'] = '1';
+    if (opts.saveOptimizedTo) {
+      so.optimizedModelFilePath = opts.saveOptimizedTo;
+      config['optimized_model_external_initializers_file_name'] = `${opts.saveOptimizedTo.split(/[\\/]/).pop()}.data`;
+      config['optimized_model_external_initializers_min_size_in_bytes'] = '1024';
+    }
+    if (Object.keys(config).length) so.extra = { session: config };
     if (device === 'cuda' && !cudaAvailable())
       throw new FvizError(
         "--device cuda: onnxruntime-node's CUDA provider is not installed; install it with ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js (see README, GPU)",
       );
     try {
-      return new Session(await ort.InferenceSession.create(bytes, so), source);
+      return new Session(typeof bytes === 'string' ? await ort.InferenceSession.create(bytes, so) : await ort.InferenceSession.create(bytes, so), source);
     } catch (e) {
       const msg = oneLine(e);
       const opset = /opset.*?(\d+)/i.exec(msg);

@@ -37,7 +37,7 @@ export interface RunRecord {
   final: number[];
   frames: number[];
   outputs: string[];
-  timings: { totalMs: number; compileMs: number; msPerStep: number };
+  timings: { totalMs: number; compileMs: number; msPerStep: number; /** From the start to the first evaluation's result (DGN-AM). */ firstStepMs?: number };
   warnings: string[];
   /** Method-specific facts (e.g. the final code's range, NaN steps skipped). */
   details?: Record<string, unknown>;

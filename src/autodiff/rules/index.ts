@@ -144,3 +144,13 @@ export const rules: Record<string, GradRule> = {
 export function supportedOps(): string[] {
   return Object.keys(rules).sort();
 }
+
+/**
+ * The rules in force, as text (each op and its rule's source): part of a stored program's key, so a rule replaced
+ * at run time (a test's deliberate bug, an extension) never meets programs compiled with another.
+ */
+export function rulesFingerprint(): string {
+  return supportedOps()
+    .map((op) => `${op}\n${rules[op]!.toString()}`)
+    .join('\n\0');
+}

@@ -20,6 +20,8 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   cache: async () => (await import('./cache.ts')).cacheCommand,
   accentuate: async () => (await import('./accentuate.ts')).accentuateCommand,
   serve: async () => (await import('./serve.ts')).serveCommand,
+  atlas: async () => (await import('./atlas.ts')).atlasCommand,
+  worker: async () => (await import('./worker.ts')).workerCommand,
 };
 
 /** The commands named in args, or all of them when none is. */

@@ -67,12 +67,13 @@ export const visualizeCommand = defineCommand(
           .option('mode', { choices: ['fused', 'chained'] as const, describe: 'one compiled program, or generator and classifier chained through TypeScript' })
           .option('bounds', { type: 'boolean', default: true, describe: "clip the code to the generator's bounds (--no-bounds: don't)" })
           .option('to-classifier', { choices: ['center-crop', 'resize'] as const, describe: 'how the generator output reaches the classifier input' })
-          .group(['samples', 'every', 'eps1', 'eps2', 'eps3', 'code-layer'], 'PPGN:')
+          .group(['samples', 'every', 'eps1', 'eps2', 'eps3', 'eps3-end', 'code-layer'], 'PPGN:')
           .option('samples', { type: 'number', describe: 'ppgn: emit a chain of N samples (frames/), one every --every steps' })
           .option('every', { type: 'number', describe: 'ppgn: steps between chain samples' })
           .option('eps1', { type: 'number', describe: 'ppgn: weight of the prior term E(G(h)) - h' })
           .option('eps2', { type: 'number', describe: 'ppgn: weight of d log p(y|x) / dh' })
           .option('eps3', { type: 'number', describe: 'ppgn: noise std' })
+          .option('eps3-end', { type: 'number', describe: 'ppgn: noise std at the last step (linear from --eps3)' })
           .option('code-layer', { type: 'string', describe: "ppgn: the classifier tensor the generator inverts (default: the generator card's encoder)" })
           .group(['dataset', 'transparency'], 'MaCo:')
           .option('dataset', { type: 'string', describe: 'maco: cifar10 or an image folder whose average spectrum is the fixed magnitude (cached)' })
@@ -105,7 +106,7 @@ export const visualizeCommand = defineCommand(
         generator,
         objective: a.objective,
         steps: a.steps,
-        settings: { eps1: a.eps1, eps2: a.eps2, eps3: a.eps3, lr: a['start-step'] ?? a.lr, lrEnd: a['end-step'] ?? a['end-lr'] },
+        settings: { eps1: a.eps1, eps2: a.eps2, eps3: a.eps3, eps3End: a['eps3-end'], lr: a['start-step'] ?? a.lr, lrEnd: a['end-step'] ?? a['end-lr'] },
         samples: a.samples,
         every: a.every,
         codeLayer: a['code-layer'],

@@ -10,11 +10,12 @@ import type { SessionOptions } from '../../runtime/session.ts';
 import { Rng } from '../../util/rng.ts';
 import { activeValues } from '../../autodiff/backward.ts';
 import { ObjectiveGradient } from './gradient.ts';
+import { modelDigest, programCacheEnabled, programKey } from '../../runtime/program-cache.ts';
 import { coveredOps, formatUncovered, opKey, uncoveredOps, type UncoveredOp } from '../../autodiff/coverage.ts';
 import { appendObjective } from './build.ts';
 import { castTensor, isFloat } from '../../onnx/tensor.ts';
 import { fitInputToArray, frozenDirectionalCheck, frozenMismatch, type DirectionResult } from '../../autodiff/doctor-check.ts';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { cardPathFor, readCard } from '../../classifier/card.ts';
 import { dynamicSizeError, imageInput, staticSize } from '../../onnx/specialize.ts';
 
@@ -106,7 +107,11 @@ export async function doctor(
   const rng = new Rng(opts.seed ?? 0);
   const input = model.graph.inputs[0]!;
   const objective = opts.objective ?? randomObjective(model, rng);
-  const prog = await ObjectiveGradient.create(model, { ...opts, objective, wrt: [input.name] });
+  // The compiled program is cached (the model is prepared anyway: the coverage and the check need it).
+  const cacheKey = programCacheEnabled()
+    ? programKey({ kind: 'doctor', model: await modelDigest(modelPath), inputShape: input.shape, size: opts.size, objective })
+    : undefined;
+  const prog = await ObjectiveGradient.load(() => model, { ...opts, objective, wrt: [input.name], cacheKey, cacheLabel: `doctor ${objective} on ${basename(modelPath)}` });
   const shape = input.shape as number[];
   const n = sizeOf(shape);
   const x = new Float32Array(n);

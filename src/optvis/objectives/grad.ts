@@ -7,6 +7,8 @@ import type { ObjectiveNames } from './build.ts';
 import { castTensor } from '../../onnx/tensor.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import { ObjectiveGradient } from './gradient.ts';
+import { basename } from 'node:path';
+import { modelDigest, programCacheEnabled, programKey } from '../../runtime/program-cache.ts';
 
 export interface GradOptions extends SessionOptions {
   names?: ObjectiveNames;
@@ -36,9 +38,18 @@ export async function gradientAt(modelPath: string, x: TensorData, objective: st
   });
   // Fix every symbolic dimension from the array's shape.
   for (let k = 0; k < input.shape.length; k++) input.shape[k] = x.dims[k]!;
-  const model = prepareModel(raw, { batch: x.dims[0] });
   const feed = castTensor(x, input.dtype);
-  const prog = await ObjectiveGradient.create(model, { ...opts, objective, names: opts.names, wrt: [input.name] });
+  const cacheKey = programCacheEnabled()
+    ? programKey({ kind: 'grad', model: await modelDigest(modelPath), input: input.name, dims: x.dims, objective, names: opts.names })
+    : undefined;
+  const prog = await ObjectiveGradient.load(() => prepareModel(raw, { batch: x.dims[0] }), {
+    ...opts,
+    objective,
+    names: opts.names,
+    wrt: [input.name],
+    cacheKey,
+    cacheLabel: `grad ${objective} on ${basename(modelPath)}, input [${x.dims}]`,
+  });
   try {
     const res = await prog.run({ [input.name]: feed });
     const g = res.grads.get(input.name)!;

@@ -4,10 +4,12 @@ import { appendObjective, type ObjectiveInput, type ObjectiveNames, type Resolve
 import { openSession, type ProgramSession, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
 import { decodeModel, encodeModel } from '../../onnx/proto.ts';
-import type { CachedProgram } from '../../runtime/program-cache.ts';
+import { programCacheEnabled } from '../../runtime/program-cache.ts';
+import { cachedSession, type BuiltProgram } from '../../runtime/cached-session.ts';
 import { readResult, type GradientProgram, type ObjectiveResult, type ProgramMeta } from './program-run.ts';
-
-export type { ObjectiveResult, ProgramMeta, GradientProgram } from './program-run.ts';
+import { FvizError } from '../../errors.ts';
+import { createHash } from 'node:crypto';
+import { rulesFingerprint } from '../../autodiff/rules/index.ts';
 
 export interface ObjectiveGradientOptions extends SessionOptions {
   /** Text, a parsed tree or an Objective of the programmatic API (diversity included). */
@@ -19,6 +21,44 @@ export interface ObjectiveGradientOptions extends SessionOptions {
   extraOutputs?: string[];
 }
 
+export type { ObjectiveResult, ProgramMeta, GradientProgram } from './program-run.ts';
+
+/** What a program maker may give besides the model: forward values found while making it, and facts to keep. */
+export interface ProgramModel {
+  model: Model;
+  /** Added to the options' extraOutputs. */
+  extraOutputs?: string[];
+  /** Kept with the program (also in the cache) and given back as `ObjectiveGradient.extra`. */
+  extra?: Record<string, unknown>;
+}
+
+export interface CachedObjectiveOptions extends ObjectiveGradientOptions {
+  /** The program cache's key (runtime/program-cache.ts programKey: everything the model and objective come from); none: no caching. */
+  cacheKey?: string;
+  /** What `fviz cache ls` shows for the entry. */
+  cacheLabel?: string;
+}
+
+interface Compiled {
+  model: Model;
+  bytes: Uint8Array;
+  meta: ProgramMeta;
+  gradWeights: Map<string, TensorData>;
+}
+
+function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compiled {
+  const obj = appendObjective(model, opts.objective, opts.names);
+  const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
+  const prog = compileFused(obj.model, {
+    outputs: [obj.scalar],
+    wrt,
+    seedOnes: true,
+    extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
+  });
+  const meta: ProgramMeta = { terms: obj.terms, wrt, gradNames: [...prog.gradNames], scalar: obj.scalar, inputs: prog.model.graph.inputs };
+  return { model: prog.model, bytes: encodeModel(prog.model), meta, gradWeights: prog.weights };
+}
+
 /** A compiled program for an objective on a prepared model (static shapes, batch fixed). */
 export class ObjectiveGradient implements GradientProgram {
   readonly terms: ResolvedTerm[];
@@ -27,69 +67,91 @@ export class ObjectiveGradient implements GradientProgram {
   readonly weights: Map<string, TensorData>;
   private readonly session: ProgramSession;
   private readonly gradNames: Map<string, string>;
+  private readonly scalar: string;
   private compiledModel: Model | undefined;
-  /** The compiled program's bytes, kept when the program is to be cached (create's keepBytes) or came from the cache. */
   private readonly bytes: Uint8Array | undefined;
+  /** What the maker kept with the program (ProgramModel.extra); empty for create. */
+  readonly extra: Record<string, unknown>;
+  /** How the program came: compiled here ('uncached'), compiled and stored ('stored'), or loaded ('hit'). */
+  readonly via: 'hit' | 'stored' | 'uncached';
 
-  private constructor(
-    model: Model | undefined,
-    bytes: Uint8Array | undefined,
-    session: ProgramSession,
-    terms: ResolvedTerm[],
-    wrt: string[],
-    gradNames: Map<string, string>,
-    weights: Map<string, TensorData>,
-    private readonly scalar: string,
-    inputs: ValueInfo[],
-  ) {
-    this.compiledModel = model;
-    this.bytes = bytes;
+  private constructor(session: ProgramSession, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: { model?: Model; bytes?: Uint8Array; gradWeights?: Map<string, TensorData> }) {
     this.session = session;
-    this.terms = terms;
-    this.wrt = wrt;
-    this.gradNames = gradNames;
-    this.inputs = model ? model.graph.inputs : inputs;
-    this.weights = weights;
+    this.terms = meta.terms;
+    this.wrt = meta.wrt;
+    this.gradNames = new Map(meta.gradNames);
+    this.scalar = meta.scalar;
+    this.inputs = meta.inputs;
+    this.extra = meta.extra ?? {};
+    this.via = via;
+    this.compiledModel = compiled?.model;
+    this.bytes = compiled?.bytes;
+    this.weights = compiled?.gradWeights ?? new Map();
   }
 
-  /** The compiled graph (decoded on first use when the program came from the cache). */
+  /** The compiled graph (not kept by a program loaded from the cache: onnxruntime holds its optimized form only). */
   get model(): Model {
+    if (!this.compiledModel && !this.bytes) throw new FvizError('this program was loaded from the program cache and has no compiled graph in memory: create it with FVIZ_CACHE=off to inspect it');
     this.compiledModel ??= decodeModel(this.bytes!);
     return this.compiledModel;
   }
 
-  /** Compiles the program; `keepBytes` keeps its serialized form for `cacheEntry()`. */
-  static async create(model: Model, opts: ObjectiveGradientOptions & { keepBytes?: boolean }): Promise<ObjectiveGradient> {
-    const obj = appendObjective(model, opts.objective, opts.names);
-    const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
-    const scalar = obj.scalar;
-    const prog = compileFused(obj.model, {
-      outputs: [scalar],
-      wrt,
-      seedOnes: true,
-      extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
-    });
-    const bytes = encodeModel(prog.model);
-    const session = await openSession(bytes, opts);
-    const keep = opts.keepBytes && prog.weights.size === 0 ? bytes : undefined;
-    return new ObjectiveGradient(prog.model, keep, session, obj.terms, wrt, prog.gradNames, prog.weights, scalar, prog.model.graph.inputs);
+  /** Compiles the program (no cache); `opts.createSession` loads it into another runtime than onnxruntime-node. */
+  static async create(model: Model, opts: ObjectiveGradientOptions): Promise<ObjectiveGradient> {
+    const c = compileObjective(model, opts);
+    const session = await openSession(c.bytes, opts);
+    return new ObjectiveGradient(session, c.meta, 'uncached', c);
   }
 
   /**
-   * What the program cache stores: the compiled bytes and what running them needs. Undefined when the bytes
-   * were not kept, or when the program lifted weights (their values would have to be stored as well).
+   * The compiled bytes and what running them needs (ProgramMeta): what the live page loads into onnxruntime-web.
+   * Undefined for a program loaded from the program cache (onnxruntime holds only its optimized form; compile
+   * with `create` or without a cacheKey to have them) and for one that lifted weights out of the graph (their
+   * values would have to travel as well).
    */
-  cacheEntry(): CachedProgram | undefined {
-    if (!this.bytes) return undefined;
+  compiledEntry(): BuiltProgram | undefined {
+    if (!this.bytes || this.weights.size > 0) return undefined;
     const meta: ProgramMeta = { terms: this.terms, wrt: this.wrt, gradNames: [...this.gradNames], scalar: this.scalar, inputs: this.inputs };
+    if (Object.keys(this.extra).length) meta.extra = this.extra;
     return { bytes: this.bytes, meta: meta as unknown as Record<string, unknown> };
   }
 
-  /** A program from the cache: onnxruntime loads the stored graph; nothing is prepared or compiled. */
-  static async fromCache(entry: CachedProgram, opts: SessionOptions = {}): Promise<ObjectiveGradient> {
-    const m = entry.meta as unknown as ProgramMeta;
-    const session = await openSession(entry.bytes, opts);
-    return new ObjectiveGradient(undefined, entry.bytes, session, m.terms, m.wrt, new Map(m.gradNames), new Map(), m.scalar, m.inputs);
+  /**
+   * The program through the program cache: loaded when `cacheKey` is stored, else compiled from `model()` (called
+   * only then, so a hit skips preparing the model too), stored and loaded. A program that lifted weights (their
+   * values would have to be stored as well), a call without a key, or one with `createSession` (the cache holds
+   * onnxruntime-node's optimized graph, which another runtime cannot load) compiles without the cache.
+   */
+  static async load(model: () => Model | ProgramModel | Promise<Model | ProgramModel>, opts: CachedObjectiveOptions): Promise<ObjectiveGradient> {
+    const make = async (): Promise<{ model: Model; opts: ObjectiveGradientOptions; extra?: Record<string, unknown> }> => {
+      const m = await model();
+      if (!('model' in m && 'graph' in m.model)) return { model: m as Model, opts };
+      const pm = m as ProgramModel;
+      return { model: pm.model, opts: { ...opts, extraOutputs: [...(opts.extraOutputs ?? []), ...(pm.extraOutputs ?? [])] }, extra: pm.extra };
+    };
+    const compile = async (): Promise<Compiled> => {
+      const m = await make();
+      const c = compileObjective(m.model, m.opts);
+      if (m.extra) c.meta.extra = m.extra;
+      return c;
+    };
+    if (!opts.cacheKey || !programCacheEnabled() || opts.createSession) {
+      const c = await compile();
+      return new ObjectiveGradient(await openSession(c.bytes, opts), c.meta, 'uncached', c);
+    }
+    let compiled: Compiled | undefined;
+    const key = createHash('sha256').update(opts.cacheKey).update(rulesFingerprint()).digest('hex');
+    const got = await cachedSession(
+      key,
+      opts.cacheLabel ?? 'program',
+      async () => {
+        compiled = await compile();
+        return { bytes: compiled.bytes, meta: compiled.meta as unknown as Record<string, unknown> };
+      },
+      opts,
+      () => compiled === undefined || compiled.gradWeights.size === 0,
+    );
+    return new ObjectiveGradient(got.session, got.meta as unknown as ProgramMeta, got.via, compiled);
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {

@@ -24,6 +24,8 @@ export interface ProgramMeta {
   gradNames: [string, string][];
   scalar: string;
   inputs: ValueInfo[];
+  /** The maker's own facts about the program (ObjectiveGradient.load's ProgramModel.extra), stored with it. */
+  extra?: Record<string, unknown>;
 }
 
 /** What the render loop needs of a compiled objective: feeds in, the objective and its gradients out. */

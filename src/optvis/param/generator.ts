@@ -17,7 +17,7 @@ import type { Generator, OutputConvention } from '../../generator/card.ts';
 import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
 import type { ObjectiveInput, ObjectiveNames } from '../objectives/build.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
-import { readProgram, writeProgram, type CachedProgram } from '../../runtime/program-cache.ts';
+import type { BuiltProgram } from '../../runtime/cached-session.ts';
 import { fusedCodeProgram, type CodeProgram, type DgnEval } from './code.ts';
 
 export const DGN_IMAGE = 'dgn_image';
@@ -77,12 +77,6 @@ export interface DgnProgramOptions extends SessionOptions {
   names?: ObjectiveNames;
   /** 'fused': one program; 'chained': generator VJP and classifier gradient run separately. */
   mode?: 'fused' | 'chained';
-  /** Store the fused program in the program cache under this key (runtime/program-cache.ts programKey). */
-  cacheKey?: string;
-  /** What `fviz cache ls` shows for the entry. */
-  cacheLabel?: string;
-  /** Keep the fused program's bytes and meta as `entry` (the live page loads them). */
-  keepEntry?: boolean;
 }
 
 export type { DgnEval, CodeProgram } from './code.ts';
@@ -92,8 +86,12 @@ export class DgnProgram implements CodeProgram {
   readonly codeInput: string;
   readonly codeShape: number[];
   readonly labels: string[];
-  /** The fused program's bytes and what running them needs (create with keepEntry or cacheKey). */
-  entry?: CachedProgram;
+  /**
+   * The fused program's bytes and what running them needs, codeInput and codeShape included (the live page
+   * loads them into onnxruntime-web). Set when this process compiled the fused program (`create`, or `load` on a
+   * cache miss); undefined for the chained mode, a cache hit, or a program that lifted weights.
+   */
+  entry?: BuiltProgram;
   private constructor(
     private readonly impl: (code: TensorData) => Promise<DgnEval>,
     private readonly releaseAll: () => Promise<void>,
@@ -106,17 +104,22 @@ export class DgnProgram implements CodeProgram {
     this.labels = labels;
   }
 
-  static async create(opts: DgnProgramOptions): Promise<DgnProgram> {
+  /** Generator -> bridge -> classifier as one model, checked; its first input is the code. */
+  private static compose(opts: Omit<DgnProgramOptions, 'objective'>): { bridged: Model; cls: Model; whole: () => Model; codeIn: { name: string; shape: number[] } } {
     const gen = opts.generator;
     if (gen.graph.inputs.length !== 1) throw new FvizError(`the generator has ${gen.graph.inputs.length} inputs; it must take one code`);
     const codeIn = gen.graph.inputs[0]!;
-    const codeShape = codeIn.shape as number[];
     const size = opts.classifierCard.input.size;
     const bridged = appendBridge(gen, opts.generatorCard.output, size, opts.generatorCard.toClassifier);
     const cls = withDisplayInput(opts.classifier, opts.classifierCard.input);
     const clsIn = cls.graph.inputs[0]!.shape as number[];
     const imgShape = bridged.graph.outputs[0]!.shape as number[];
     if (clsIn[0] !== imgShape[0]) throw new FvizError(`generator batch ${imgShape[0]} and classifier batch ${clsIn[0]} differ`);
+    return { bridged, cls, whole: () => composeModels(bridged, cls, { from: DGN_IMAGE, to: DISPLAY_INPUT }), codeIn: { name: codeIn.name, shape: codeIn.shape as number[] } };
+  }
+
+  static async create(opts: DgnProgramOptions): Promise<DgnProgram> {
+    const { bridged, cls, whole, codeIn } = DgnProgram.compose(opts);
     if (opts.mode === 'chained') {
       const vjp = await Vjp.create(bridged, [DGN_IMAGE], [codeIn.name], opts);
       const head = await ObjectiveGradient.create(cls, { ...opts, objective: opts.objective, names: opts.names, wrt: [DISPLAY_INPUT] });
@@ -127,30 +130,42 @@ export class DgnProgram implements CodeProgram {
         const gc = await vjp.backward(f.state, { [DGN_IMAGE]: r.grads.get(DISPLAY_INPUT)! });
         return { perItem: r.perItem, grad: gc.get(codeIn.name)!.data as Float32Array, image };
       };
-      return new DgnProgram(impl, async () => { await vjp.release(); await head.release(); }, codeIn.name, codeShape, head.terms.map((t) => t.label));
+      return new DgnProgram(impl, async () => { await vjp.release(); await head.release(); }, codeIn.name, codeIn.shape, head.terms.map((t) => t.label));
     }
-    const whole = composeModels(bridged, cls, { from: DGN_IMAGE, to: DISPLAY_INPUT });
-    const keepBytes = opts.cacheKey !== undefined || opts.keepEntry === true;
-    const prog = await ObjectiveGradient.create(whole, { ...opts, objective: opts.objective, names: opts.names, wrt: [codeIn.name], extraOutputs: [DISPLAY_INPUT], keepBytes });
-    const entry = keepBytes ? prog.cacheEntry() : undefined;
-    if (entry && opts.cacheKey)
-      writeProgram(opts.cacheKey, entry.bytes, { ...entry.meta, label: opts.cacheLabel ?? 'dgn', codeInput: codeIn.name, codeShape });
-    const program = DgnProgram.fused(prog, codeIn.name, codeShape);
-    if (entry) program.entry = { bytes: entry.bytes, meta: { ...entry.meta, codeInput: codeIn.name, codeShape } };
-    return program;
+    const prog = await ObjectiveGradient.create(whole(), { ...opts, objective: opts.objective, names: opts.names, wrt: [codeIn.name], extraOutputs: [DISPLAY_INPUT] });
+    return DgnProgram.fused(prog, codeIn.name, codeIn.shape);
   }
 
-  /** The fused program stored under `key` by an earlier create (cacheKey), or undefined when there is none. */
-  static async fromCache(key: string, opts: SessionOptions = {}): Promise<DgnProgram | undefined> {
-    const entry = readProgram(key);
-    if (!entry) return undefined;
-    const prog = await ObjectiveGradient.fromCache(entry, opts);
-    return DgnProgram.fused(prog, entry.meta['codeInput'] as string, entry.meta['codeShape'] as number[]);
+  /**
+   * The fused program through the program cache (runtime/program-cache.ts): loaded when `key` is stored, else
+   * composed from `models()` (called only then: a hit prepares neither model), compiled, stored and loaded.
+   */
+  static async load(
+    key: string,
+    label: string,
+    objective: { objective: ObjectiveInput; names?: ObjectiveNames },
+    models: () => Omit<DgnProgramOptions, keyof SessionOptions | 'objective' | 'names' | 'mode'>,
+    opts: SessionOptions = {},
+  ): Promise<DgnProgram> {
+    const prog = await ObjectiveGradient.load(
+      () => {
+        const c = DgnProgram.compose(models());
+        const m = c.whole();
+        if (m.graph.inputs[0]?.name !== c.codeIn.name) throw new FvizError(`the composed DGN-AM program's first input is not the code '${c.codeIn.name}'`);
+        return m;
+      },
+      { ...opts, ...objective, cacheKey: key, cacheLabel: label, extraOutputs: [DISPLAY_INPUT] },
+    );
+    const code = prog.inputs.find((i) => i.name === prog.wrt[0])!;
+    return DgnProgram.fused(prog, code.name, code.shape as number[]);
   }
 
   private static fused(prog: ObjectiveGradient, codeInput: string, codeShape: number[]): DgnProgram {
     const code = fusedCodeProgram(prog, codeInput, codeShape);
-    return new DgnProgram((c) => code.evaluate(c), () => prog.release(), codeInput, codeShape, prog.terms.map((t) => t.label));
+    const program = new DgnProgram((c) => code.evaluate(c), () => prog.release(), codeInput, codeShape, prog.terms.map((t) => t.label));
+    const entry = prog.compiledEntry();
+    if (entry) program.entry = { bytes: entry.bytes, meta: { ...entry.meta, codeInput, codeShape } };
+    return program;
   }
 
   run(code: Float32Array): Promise<DgnEval> {

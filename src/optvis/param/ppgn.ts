@@ -14,6 +14,7 @@ import { asNchw, type Nchw } from '../../image/nchw.ts';
 import { ObjectiveGradient } from '../objectives/gradient.ts';
 import { resolveTensor } from '../objectives/build.ts';
 import { appendBridge, clipInPlace, DGN_IMAGE, type DgnProgramOptions } from './generator.ts';
+import type { SessionOptions } from '../../runtime/session.ts';
 import type { FusedParam } from './param.ts';
 
 /** The log-probabilities appended to the classifier: `class:K` means log p(K | x) under PPGN. */
@@ -29,6 +30,9 @@ export interface PpgnSettings {
   eps1: number;
   eps2: number;
   eps3: number;
+  /** Noise std the schedule falls to, linearly from eps3 as lr to lrEnd (absent: eps3 throughout). A chain that explores with noise
+   * early and settles without it ends near a mode it found on its own. */
+  eps3End?: number;
   /** sampler.py divides the combined update by its mean |.| per item (step / mean|d| * d); false: the plain formula. */
   normalize: boolean;
 }
@@ -74,7 +78,8 @@ export class PpgnProgram {
     readonly labels: string[],
   ) {}
 
-  static async create(opts: PpgnProgramOptions): Promise<PpgnProgram> {
+  /** Generator -> bridge -> classifier (+ log softmax) as one model; the code tensor it exposes. */
+  private static compose(opts: Omit<PpgnProgramOptions, 'objective'>): { whole: Model; codeIn: string; codeTensor: string } {
     const gen = opts.generator;
     if (gen.graph.inputs.length !== 1) throw new FvizError(`the generator has ${gen.graph.inputs.length} inputs; it must take one code`);
     const codeIn = gen.graph.inputs[0]!;
@@ -87,14 +92,41 @@ export class PpgnProgram {
     const size = (shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
     if (size !== codeShape[codeShape.length - 1])
       throw new FvizError(`PPGN: the classifier's '${opts.codeLayer}' has ${size} values per image but the generator's code has ${codeShape.at(-1)}: give the layer the generator inverts (its card's encoder)`);
-    const whole = composeModels(bridged, cls, { from: DGN_IMAGE, to: DISPLAY_INPUT });
-    const prog = await ObjectiveGradient.create(whole, {
-      ...opts,
-      names: { ...opts.names, preSoftmax: PPGN_LOG_PROB },
-      wrt: [codeIn.name],
-      extraOutputs: [DISPLAY_INPUT, codeTensor],
-    });
-    return new PpgnProgram(prog, codeIn.name, codeShape, codeTensor, prog.terms.map((t) => t.label));
+    return { whole: composeModels(bridged, cls, { from: DGN_IMAGE, to: DISPLAY_INPUT }), codeIn: codeIn.name, codeTensor };
+  }
+
+  static async create(opts: PpgnProgramOptions): Promise<PpgnProgram> {
+    return PpgnProgram.load(undefined, '', opts, () => opts, opts);
+  }
+
+  /**
+   * Through the program cache under `key` (undefined: compiled every time): `models()` is called only when the
+   * program is not stored, so a hit prepares neither model.
+   */
+  static async load(
+    key: string | undefined,
+    label: string,
+    objective: Pick<PpgnProgramOptions, 'objective' | 'names'>,
+    models: () => Omit<PpgnProgramOptions, 'objective' | 'names' | 'mode' | keyof SessionOptions>,
+    opts: SessionOptions = {},
+  ): Promise<PpgnProgram> {
+    const prog = await ObjectiveGradient.load(
+      () => {
+        const c = PpgnProgram.compose({ ...models(), names: objective.names });
+        if (c.whole.graph.inputs[0]?.name !== c.codeIn) throw new FvizError(`the composed PPGN program's first input is not the code '${c.codeIn}'`);
+        return { model: c.whole, extraOutputs: [c.codeTensor], extra: { codeTensor: c.codeTensor } };
+      },
+      {
+        ...opts,
+        objective: objective.objective,
+        names: { ...objective.names, preSoftmax: PPGN_LOG_PROB },
+        extraOutputs: [DISPLAY_INPUT],
+        cacheKey: key,
+        cacheLabel: label,
+      },
+    );
+    const code = prog.inputs.find((i) => i.name === prog.wrt[0])!;
+    return new PpgnProgram(prog, code.name, code.shape as number[], prog.extra['codeTensor'] as string, prog.terms.map((t) => t.label));
   }
 
   async run(code: Float32Array): Promise<PpgnEval> {

@@ -12,21 +12,26 @@ export { PIXEL_METHODS, DATASET_METHODS, methodPreset, type PixelMethod, type Me
 export { pixelOptions, robustForSize, runPixel, transparencyImage, type PixelOptions, type PixelResult } from './pixel-run.ts';
 
 export interface PixelProgramOptions extends SessionOptions {
-  /** Prepared classifier (batch fixed). */
-  classifier: Model;
+  /** Prepared classifier (batch fixed), or what makes it (called only when the program cache has no entry). */
+  classifier: Model | (() => Model);
   card: ClassifierCard;
   objective: ObjectiveInput;
   names?: ObjectiveNames;
   diversity?: { weight: number; layer: string };
-  /** Keep the compiled bytes (ObjectiveGradient.cacheEntry: the live page loads them). */
-  keepBytes?: boolean;
+  /**
+   * The program cache's key (runtime/program-cache.ts programKey of everything above); none: compiled every time,
+   * and the compiled bytes stay available (ObjectiveGradient.compiledEntry: the live page loads them).
+   */
+  cacheKey?: string;
+  cacheLabel?: string;
 }
 
-/** The classifier on display images, compiled with the objective (and diversity). */
+/** The classifier on display images, compiled with the objective (and diversity); through the program cache with a key. */
 export async function pixelNetwork(opts: PixelProgramOptions): Promise<ObjectiveGradient> {
-  const model = withDisplayInput(opts.classifier, opts.card.input);
+  const { classifier, ...rest } = opts;
+  const model = () => withDisplayInput(typeof classifier === 'function' ? classifier() : classifier, opts.card.input);
   const div = opts.diversity;
   const objective = div && div.weight !== 0 ? { ...objectiveAst(opts.objective), diversity: [{ layer: div.layer, weight: div.weight }] } : opts.objective;
-  return ObjectiveGradient.create(model, { ...opts, objective, wrt: [DISPLAY_INPUT] });
+  return ObjectiveGradient.load(model, { ...rest, objective, wrt: [DISPLAY_INPUT] });
 }
 

@@ -26,11 +26,13 @@ export const ppgnNoiseSeed = (seed: number) => seed + 7919;
 
 class PpgnStep implements Optimizer {
   private readonly rng: Rng;
+  private taken = 0;
   constructor(private readonly unit: number, private readonly o: PpgnOptions) {
     this.rng = new Rng(ppgnNoiseSeed(o.seed));
   }
   step(h: Float32Array, d: Float32Array, stepSize: number): void {
-    ppgnUpdate(h, Float64Array.from(d), this.o, stepSize, this.unit, this.rng, this.o.lower, this.o.upper);
+    const eps3 = linearStep(this.o.eps3, this.o.eps3End ?? this.o.eps3, this.taken++, this.o.steps);
+    ppgnUpdate(h, Float64Array.from(d), { eps3, normalize: this.o.normalize }, stepSize, this.unit, this.rng, this.o.lower, this.o.upper);
   }
 }
 

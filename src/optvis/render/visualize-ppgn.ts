@@ -1,5 +1,7 @@
 // `fviz visualize --method ppgn` as a library function: resolve the classifier and generator, compile
 // the PPGN program, run the sampler (a chain of samples every K steps), write the run folder.
+import { basename } from 'node:path';
+import { modelDigest, programCacheEnabled, programKey } from '../../runtime/program-cache.ts';
 import { FvizError } from '../../errors.ts';
 import { resolveClassifier, resolveGenerator } from '../../models/registry.ts';
 import type { Classifier } from '../../classifier/card.ts';
@@ -30,6 +32,8 @@ export function ppgnSettings(card: Generator['card'], overrides: Partial<PpgnSet
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
   // A step size given alone is constant: it does not decay towards the card's end step.
   if (overrides.lr !== undefined && overrides.lrEnd === undefined) s.lrEnd = overrides.lr;
+  // So is a noise std given alone.
+  if (overrides.eps3 !== undefined && overrides.eps3End === undefined) s.eps3End = overrides.eps3;
   return s;
 }
 
@@ -61,19 +65,36 @@ export async function visualizePpgn(opts: PpgnVisualizeOptions): Promise<Visuali
   if (opts.samples !== undefined && !(Number.isInteger(every) && every >= 1)) throw new FvizError('--samples N needs --every K (a positive number of steps between samples)');
   const settings = ppgnSettings(generator.card, { ...opts.settings, steps: opts.samples !== undefined ? opts.samples * every : (opts.steps ?? opts.settings?.steps) });
   const batch = opts.batch ?? 1;
-  const gen = loadPrepared(generator.modelPath, batch);
-  const cls = loadPrepared(classifier.modelPath, batch, classifier.card.input.size);
-  const program = await PpgnProgram.create({
-    generator: gen,
-    classifier: cls,
-    generatorCard: generator.card,
-    classifierCard: classifier.card,
-    objective: opts.objective,
-    names: { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases },
-    codeLayer,
-    device: opts.device,
-    threads: opts.threads,
-  });
+  const names = { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases };
+  const objectiveText = typeof opts.objective === 'string' ? opts.objective : objectiveAst(opts.objective).text;
+  const cacheKey =
+    opts.cache !== false && programCacheEnabled()
+      ? programKey({
+          kind: 'ppgn',
+          generator: await modelDigest(generator.modelPath),
+          classifier: await modelDigest(classifier.modelPath),
+          batch,
+          generatorOutput: generator.card.output,
+          toClassifier: generator.card.toClassifier,
+          classifierInput: classifier.card.input,
+          names,
+          codeLayer,
+          objective: objectiveText,
+        })
+      : undefined;
+  const program = await PpgnProgram.load(
+    cacheKey,
+    `ppgn ${objectiveText} on ${basename(classifier.modelPath)} through ${basename(generator.modelPath)}, batch ${batch}`,
+    { objective: opts.objective, names },
+    () => ({
+      generator: loadPrepared(generator.modelPath, batch),
+      classifier: loadPrepared(classifier.modelPath, batch, classifier.card.input.size),
+      generatorCard: generator.card,
+      classifierCard: classifier.card,
+      codeLayer,
+    }),
+    { device: opts.device, threads: opts.threads },
+  );
   const compileMs = performance.now() - t0;
   const steps = settings.steps;
   const chain = opts.samples !== undefined ? Array.from({ length: opts.samples }, (_, i) => (i + 1) * every) : undefined;

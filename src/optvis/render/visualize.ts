@@ -9,7 +9,7 @@ import type { Generator } from '../../generator/card.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
 import { asNchw } from '../../image/nchw.ts';
 import { DgnProgram } from '../param/generator.ts';
-import { modelDigest, programKey } from '../../runtime/program-cache.ts';
+import { modelDigest, programCacheEnabled, programKey } from '../../runtime/program-cache.ts';
 import { runDgnAm, type DgnOptions } from './dgn.ts';
 import { fileSha256, VERSION, type RunRecord } from '../../util/run-record.ts';
 import { writeRun } from './run-output.ts';
@@ -112,31 +112,24 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
         })
       : undefined;
   const sessionOpts = { device: opts.device, threads: opts.threads };
-  let program = cacheKey ? await DgnProgram.fromCache(cacheKey, sessionOpts) : undefined;
-  if (!program) {
+  const models = () => {
     const gen = loadPrepared(generator.modelPath, batch);
     const codeSize = gen.graph.inputs[0]?.shape.at(-1);
     if (generator.card.codeSize && codeSize !== generator.card.codeSize)
       throw new FvizError(`generator card says code size ${generator.card.codeSize} but the model takes ${codeSize}`);
     if (!generator.card.codeSize && (generator.lower || generator.upper)) throw new FvizError('generator card has bounds but no codeSize');
     const cls = loadPrepared(classifier.modelPath, batch, classifier.card.input.size);
-    program = await DgnProgram.create({
-      generator: gen,
-      classifier: cls,
-      generatorCard: generator.card,
-      classifierCard: classifier.card,
-      objective: opts.objective,
-      names,
-      mode: opts.mode,
-      ...sessionOpts,
-      cacheKey,
-      cacheLabel: `dgn ${objectiveText(opts.objective)} on ${basename(classifier.modelPath)} through ${basename(generator.modelPath)}, batch ${batch}`,
-    });
-  }
+    return { generator: gen, classifier: cls, generatorCard: generator.card, classifierCard: classifier.card };
+  };
+  const label = `dgn ${objectiveText(opts.objective)} on ${basename(classifier.modelPath)} through ${basename(generator.modelPath)}, batch ${batch}`;
+  const program = cacheKey
+    ? await DgnProgram.load(cacheKey, label, { objective: opts.objective, names }, models, sessionOpts)
+    : await DgnProgram.create({ ...models(), objective: opts.objective, names, mode: opts.mode, ...sessionOpts });
   const compileMs = performance.now() - t0;
   const rec = generator.card.dgn ?? {};
   const steps = opts.steps ?? rec.steps ?? 200;
   const warnings: string[] = [];
+  let firstStepMs: number | undefined;
   const dgnOpts: DgnOptions = {
     steps,
     startStep: opts.startStep ?? rec.startStep ?? 2,
@@ -151,7 +144,10 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
     lower: opts.noBounds ? undefined : generator.lower,
     upper: opts.noBounds ? undefined : generator.upper,
     frames: opts.frames ?? [0, steps],
-    onStep: (s) => opts.progress?.({ step: s.step, steps, perItem: s.perItem }),
+    onStep: (s) => {
+      firstStepMs ??= performance.now() - t0;
+      opts.progress?.({ step: s.step, steps, perItem: s.perItem });
+    },
     warn: (line) => {
       warnings.push(line);
       opts.warn?.(line);
@@ -188,7 +184,7 @@ export async function visualizeDgn(opts: DgnVisualizeOptions): Promise<Visualize
     history: res.history,
     final: res.final,
     frames: [...res.frames.keys()].sort((a, b) => a - b),
-    timings: { totalMs: performance.now() - t0, compileMs, msPerStep: loopMs / (steps + 1) },
+    timings: { totalMs: performance.now() - t0, compileMs, msPerStep: loopMs / (steps + 1), firstStepMs },
     warnings,
     details: { nanSkips: res.nanSkips, codeRange: codeRange(res.code) },
   };
@@ -238,15 +234,30 @@ export async function visualizePixel(opts: PixelVisualizeOptions): Promise<Visua
     if (!opts.spectrum) throw new FvizError('--method maco needs --dataset cifar10 or an image folder: its average spectrum is the fixed magnitude');
     o.magnitude = await opts.spectrum([size[0], size[1]]);
   }
-  const model = loadPrepared(classifier.modelPath, o.batch, size);
+  const names = { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases };
+  const diversity = o.diversity ? { weight: o.diversity, layer: o.diversityLayer! } : undefined;
+  const cacheKey = programCacheEnabled()
+    ? programKey({
+        kind: 'pixel',
+        classifier: await modelDigest(classifier.modelPath),
+        batch: o.batch,
+        size,
+        classifierInput: classifier.card.input,
+        names,
+        objective: objectiveText(opts.objective),
+        diversity: diversity && diversity.weight !== 0 ? diversity : undefined,
+      })
+    : undefined;
   const net = await pixelNetwork({
-    classifier: model,
+    classifier: () => loadPrepared(classifier.modelPath, o.batch, size),
     card: classifier.card,
     objective: opts.objective,
-    names: { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases },
-    diversity: o.diversity ? { weight: o.diversity, layer: o.diversityLayer! } : undefined,
+    names,
+    diversity,
     device: opts.device,
     threads: opts.threads,
+    cacheKey,
+    cacheLabel: `${opts.method} ${objectiveText(opts.objective)} on ${basename(classifier.modelPath)}, batch ${o.batch}`,
   });
   const compileMs = performance.now() - t0;
   const t1 = performance.now();
