@@ -42,6 +42,7 @@ interface PageRun {
   error: string | null;
   fromImage: string | null;
   stepSettings: { stepSize: number }[];
+  stopped: boolean;
   method: string;
 }
 
@@ -176,6 +177,27 @@ describe('the live page in headless Chromium', () => {
     expect(a.history[0]![0]).toBeCloseTo(b.history[0]![0]!, 5);
     expect(Math.abs(a.history[1]![0]! - b.history[1]![0]!)).toBeGreaterThan(1e-3);
   }, 120_000);
+
+  it('a slider moved during a run changes the steps after it (step size, DGN-AM)', async () => {
+    await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).set({ method: 'dgn', objective: 'class:cat', seed: 0, steps: 2000, stepSize: 0.25 }));
+    const stepShown = async () => Number(/^step (\d+) \//.exec((await page.locator('#status').textContent()) ?? '')?.[1] ?? 0);
+    await page.locator('#run').click();
+    // (Alone, this test waits for the program to compile first: the server shares the test's process.)
+    await expect.poll(stepShown, { timeout: 120_000 }).toBeGreaterThan(3);
+    await page.locator('#stepSize').fill('1.5');
+    const moved = await stepShown();
+    await expect.poll(stepShown, { timeout: 60_000 }).toBeGreaterThan(moved + 3);
+    await page.locator('#stop').click();
+    const r = await page.evaluate(async () => (await (await (globalThis as unknown as Browser).fvizLive).running())!);
+    const sizes = r.stepSettings.map((x) => x.stepSize);
+    const first = sizes.indexOf(1.5);
+    expect(r.error).toBeNull();
+    expect(r.stopped).toBe(true);
+    expect(first, `step sizes ${sizes}`).toBeGreaterThan(3);
+    expect(first).toBeLessThan(sizes.length - 3);
+    expect(sizes.slice(0, first).every((v) => v === 0.25)).toBe(true);
+    expect(sizes.slice(first).every((v) => v === 1.5)).toBe(true);
+  }, 240_000);
 
   it('a dropped image starts a run from it', async () => {
     const red = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();

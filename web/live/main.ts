@@ -35,6 +35,18 @@ export interface LiveRun {
 
 class Stop extends Error {}
 
+/**
+ * Lets the page paint and handle input between steps: onnxruntime-web on the main thread resolves a run
+ * through microtasks only, so without a task boundary a whole run would block the page until it ends.
+ */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => resolve();
+    c.port2.postMessage(null);
+  });
+}
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const SLIDERS = ['stepSize', 'codeL2', 'noise', 'jitter', 'l2', 'tv'] as const;
 
@@ -220,6 +232,7 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
       const watched: CodeProgram = {
         codeShape: inner.codeShape,
         async run(code) {
+          await yieldToPage();
           const r = await inner.run(code);
           onImage(r.image);
           return r;
@@ -231,6 +244,7 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
     } else {
       const watched: GradientProgram = {
         async run(feeds) {
+          await yieldToPage();
           onImage(Object.values(feeds)[0]!);
           return runner.run(feeds);
         },
