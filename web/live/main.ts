@@ -27,7 +27,7 @@ export interface LiveRun {
   fromImage: string | null;
   threads: number;
   msPerStep: number;
-  /** Per step, the milliseconds of the step (program run plus the loop's work). */
+  /** Per step, the milliseconds of the step's work: the program run and the loop's update, not the page's painting between steps. */
   stepMs: number[];
   stopped: boolean;
   error: string | null;
@@ -203,11 +203,14 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
   const live = () => ({ ...settings(), method, steps: s.steps, seed: s.seed });
   const frameSteps = new Set([0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   let step = 0;
-  let tStep = performance.now();
+  // A step's work runs from the end of one yield to the page (beforeStep) to the start of the next.
+  let tStep = 0;
+  const beforeStep = async () => {
+    if (tStep) run.stepMs.push(performance.now() - tStep);
+    await yieldToPage();
+    tStep = performance.now();
+  };
   const onImage = (img: TensorData) => {
-    const now = performance.now();
-    if (step > 0) run.stepMs.push(now - tStep);
-    tStep = now;
     if (state.stop) throw new Stop();
     draw(image, img);
     if (step < keepFrames) run.frames.push(Array.from(img.data as Float32Array));
@@ -232,7 +235,7 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
       const watched: CodeProgram = {
         codeShape: inner.codeShape,
         async run(code) {
-          await yieldToPage();
+          await beforeStep();
           const r = await inner.run(code);
           onImage(r.image);
           return r;
@@ -244,7 +247,7 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
     } else {
       const watched: GradientProgram = {
         async run(feeds) {
-          await yieldToPage();
+          await beforeStep();
           onImage(Object.values(feeds)[0]!);
           return runner.run(feeds);
         },
