@@ -65,6 +65,7 @@ export class LivePrograms {
             codeSize: gen.card.codeSize ?? 0,
             lower: gen.lower ? [...gen.lower] : null,
             upper: gen.upper ? [...gen.upper] : null,
+            encoder: gen.card.encoder ?? null,
           }
         : null,
       ortVersion,
@@ -96,6 +97,18 @@ export class LivePrograms {
       p.catch(() => this.programs.delete(key));
     }
     return p;
+  }
+
+  /** The code of an image (1 x 3 x H x W in [0, 1]) through the generator card's encoder, run in Node. */
+  async encode(image: number[]): Promise<{ code: number[]; encoder: string }> {
+    const encoder = this.generator?.card.encoder;
+    if (!encoder) throw new FvizError('the generator card names no encoder: DGN-AM cannot start from an image (add "encoder": "MODEL:TENSOR" to the card)');
+    const [h, w] = this.classifier.card.input.size as [number, number];
+    if (!Array.isArray(image) || image.length !== 3 * h * w || image.some((v) => typeof v !== 'number' || !Number.isFinite(v)))
+      throw new FvizError(`the image must be ${3 * h * w} finite numbers (1 x 3 x ${h} x ${w} in [0, 1])`);
+    const { encodeImages } = await import('../optvis/param/encode.ts');
+    const code = await encodeImages(encoder, { dtype: 'float32', dims: [1, 3, h, w], data: Float32Array.from(image) }, { threads: 1 });
+    return { code: [...code], encoder };
   }
 
   get(id: string): CompiledProgram | undefined {

@@ -14,7 +14,7 @@ export interface LiveInfo {
   /** 'dgn' (with a generator) and the pixel methods the page runs. */
   methods: string[];
   /** The generator card's DGN-AM settings, its code bounds (per unit) and code size. */
-  dgn: { steps: number; startStep: number; endStep: number; l2: number; codeSize: number; lower: number[] | null; upper: number[] | null } | null;
+  dgn: { steps: number; startStep: number; endStep: number; l2: number; codeSize: number; lower: number[] | null; upper: number[] | null; encoder: string | null } | null;
   /** The onnxruntime version the server runs and the page loads (the same). */
   ortVersion: string;
   /** Static build (an atlas folder): programs only for the objectives listed in `programs/index.json`. */
@@ -39,6 +39,17 @@ export interface ProgramResponse {
   terms: string[];
   bytes: number;
   compileMs: number;
+}
+
+/** POST /api/encode: a dropped image's code (the layer the generator inverts), for DGN-AM from it. */
+export interface EncodeRequest {
+  /** 1 x 3 x H x W RGB in [0, 1] at the classifier's input size, row-major. */
+  image: number[];
+}
+
+export interface EncodeResponse {
+  code: number[];
+  encoder: string;
 }
 
 /** Any failed request: one line naming the thing and the fix. */

@@ -2,6 +2,7 @@
 // runDgnAm, PixelOptions for runPixel. Step size, code L2 and noise are read by the loops at every step,
 // so they are getters here and a slider moved during a run changes the steps after it; the other settings
 // take effect at the next start. The page, the tests and the bench all build their options here.
+import { FvizError } from '../errors.ts';
 import type { Nchw } from '../image/nchw.ts';
 import type { DgnOptions } from '../optvis/render/dgn.ts';
 import { pixelOptions, type PixelOptions } from '../optvis/render/pixel-run.ts';
@@ -33,10 +34,10 @@ export function defaultSettings(info: LiveInfo, method = info.methods[0] ?? 'nai
 }
 
 /** DGN-AM's options over live settings (`get` is called at each step for the live ones). */
-export function dgnOptionsFor(info: LiveInfo, get: () => LiveSettings, extra: Pick<DgnOptions, 'frames' | 'onStep' | 'warn'> = {}): DgnOptions {
+export function dgnOptionsFor(info: LiveInfo, get: () => LiveSettings, extra: Partial<Pick<DgnOptions, 'frames' | 'onStep' | 'warn' | 'init'>> = {}): DgnOptions {
   const s0 = get();
   const d = info.dgn;
-  if (!d) throw new Error('this server has no generator: DGN-AM needs one (fviz serve --generator G)');
+  if (!d) throw new FvizError('this server has no generator: DGN-AM needs one (fviz serve --generator G)');
   return {
     steps: s0.steps,
     get startStep() {

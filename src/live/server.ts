@@ -11,7 +11,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { FvizError } from '../errors.ts';
 import { LivePrograms, type LiveModelOptions } from './programs.ts';
 import { livePageDir } from './page.ts';
-import type { ErrorResponse, ProgramRequest, ProgramResponse } from './protocol.ts';
+import type { EncodeRequest, EncodeResponse, ErrorResponse, ProgramRequest, ProgramResponse } from './protocol.ts';
 
 export interface ServeOptions extends LiveModelOptions {
   /** Address to bind (default 127.0.0.1). */
@@ -139,6 +139,16 @@ export async function serveLive(opts: ServeOptions = {}): Promise<LiveServer> {
       } catch (e) {
         if (e instanceof FvizError) return sendError(res, 400, e.message);
         return sendError(res, 500, `compiling the program failed: ${oneLine(e)}`);
+      }
+    }
+    if (req.method === 'POST' && path === '/api/encode') {
+      try {
+        const body = JSON.parse(await readBody(req, 1 << 20)) as EncodeRequest;
+        return sendJson(res, 200, (await programs.encode(body.image)) satisfies EncodeResponse);
+      } catch (e) {
+        if (e instanceof FvizError) return sendError(res, 400, e.message);
+        if (e instanceof SyntaxError) return sendError(res, 400, 'the request body is not JSON: send {"image": [1 x 3 x H x W numbers]}');
+        return sendError(res, 500, `encoding the image failed: ${oneLine(e)}`);
       }
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method} is not served: the page uses GET, and POST /api/program`);

@@ -14,6 +14,8 @@ const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 export interface WriteOptions extends LiveModelOptions {
   /** Objectives to compile (default: the first class, by DGN-AM and by a pixel method). */
   objectives?: string[];
+  /** Take the programs (and the models) from here: a running server's, to reuse what it compiled. */
+  programs?: LivePrograms;
 }
 
 /** Writes the page, onnxruntime-web's wasm files, api/info and the programs into `dir`. */
@@ -27,7 +29,7 @@ export async function writeLivePage(dir: string, opts: WriteOptions = {}): Promi
     copyFileSync(join(ortWebDir(), f), join(dir, 'ort', f));
     files++;
   }
-  const programs = new LivePrograms(opts);
+  const programs = opts.programs ?? new LivePrograms(opts);
   const info: LiveInfo = { ...programs.info(), static: true };
   const objectives = opts.objectives ?? [info.examples[0]!];
   info.examples = objectives;

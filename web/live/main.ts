@@ -8,7 +8,7 @@ import { fusedCodeProgram, type CodeProgram } from '../../src/optvis/param/code.
 import { runDgnAm } from '../../src/optvis/render/dgn.ts';
 import { runPixel } from '../../src/optvis/render/pixel-run.ts';
 import { DISPLAY_INPUT } from '../../src/classifier/display-input.ts';
-import type { ErrorResponse, LiveInfo, ProgramRequest, ProgramResponse } from '../../src/live/protocol.ts';
+import type { EncodeRequest, EncodeResponse, ErrorResponse, LiveInfo, ProgramRequest, ProgramResponse } from '../../src/live/protocol.ts';
 import { defaultSettings, dgnOptionsFor, pixelOptionsFor, type LiveSettings } from '../../src/live/run-options.ts';
 import { configureOrt, createWebSession, ortWebVersion } from './ort-web.ts';
 
@@ -27,13 +27,25 @@ export interface LiveRun {
   fromImage: string | null;
   threads: number;
   msPerStep: number;
-  /** Per step, the milliseconds of the step (program run plus the loop's work). */
+  /** Per step, the milliseconds of the step's work: the program run and the loop's update, not the page's painting between steps. */
   stepMs: number[];
   stopped: boolean;
   error: string | null;
 }
 
 class Stop extends Error {}
+
+/**
+ * Lets the page paint and handle input between steps: onnxruntime-web on the main thread resolves a run
+ * through microtasks only, so without a task boundary a whole run would block the page until it ends.
+ */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => resolve();
+    c.port2.postMessage(null);
+  });
+}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const SLIDERS = ['stepSize', 'codeL2', 'noise', 'jitter', 'l2', 'tv'] as const;
@@ -153,6 +165,16 @@ async function postProgram(req: ProgramRequest): Promise<ProgramResponse> {
   return body;
 }
 
+/** A dropped image's code through the generator card's encoder (run by the server). */
+async function encode(image: Nchw): Promise<number[]> {
+  if (info.static) throw new Error('this static page cannot encode an image for DGN-AM: run fviz serve, or choose a pixel method');
+  if (!info.dgn?.encoder) throw new Error('the generator card names no encoder, so DGN-AM cannot start from an image: choose a pixel method');
+  const r = await fetch('api/encode', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ image: Array.from(image.data) } satisfies EncodeRequest) });
+  const body = (await r.json()) as EncodeResponse | ErrorResponse;
+  if ('error' in body) throw new Error(body.error);
+  return body.code;
+}
+
 /** The compiled program for a method and objective, loaded into onnxruntime-web (once per page). */
 function program(method: 'dgn' | 'pixel', objective: string) {
   const key = `${method}\n${objective.trim()}`;
@@ -172,8 +194,8 @@ function program(method: 'dgn' | 'pixel', objective: string) {
 
 async function runOnce(state: { stop: boolean }, fromImage?: { name: string; image: Nchw }): Promise<LiveRun> {
   const s0 = settings();
-  const method = fromImage && s0.method === 'dgn' ? 'naive' : s0.method;
-  const s = { ...s0, method };
+  const method = s0.method;
+  const s = { ...s0 };
   const run: LiveRun = { method, settings: s, stepSettings: [], terms: [], history: [], frames: [], fromImage: fromImage?.name ?? null, threads, msPerStep: 0, stepMs: [], stopped: false, error: null };
   $('frames').replaceChildren();
   plot([]);
@@ -181,11 +203,14 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
   const live = () => ({ ...settings(), method, steps: s.steps, seed: s.seed });
   const frameSteps = new Set([0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   let step = 0;
-  let tStep = performance.now();
+  // A step's work runs from the end of one yield to the page (beforeStep) to the start of the next.
+  let tStep = 0;
+  const beforeStep = async () => {
+    if (tStep) run.stepMs.push(performance.now() - tStep);
+    await yieldToPage();
+    tStep = performance.now();
+  };
   const onImage = (img: TensorData) => {
-    const now = performance.now();
-    if (step > 0) run.stepMs.push(now - tStep);
-    tStep = now;
     if (state.stop) throw new Stop();
     draw(image, img);
     if (step < keepFrames) run.frames.push(Array.from(img.data as Float32Array));
@@ -210,16 +235,19 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
       const watched: CodeProgram = {
         codeShape: inner.codeShape,
         async run(code) {
+          await beforeStep();
           const r = await inner.run(code);
           onImage(r.image);
           return r;
         },
       };
-      const res = await runDgnAm(watched, dgnOptionsFor(info, live, { onStep: (x) => onStep(x.step, x.perItem) }));
+      const init = fromImage ? Float32Array.from(await encode(fromImage.image)) : undefined;
+      const res = await runDgnAm(watched, dgnOptionsFor(info, live, { onStep: (x) => onStep(x.step, x.perItem), ...(init ? { init } : {}) }));
       run.history = res.history;
     } else {
       const watched: GradientProgram = {
         async run(feeds) {
+          await beforeStep();
           onImage(Object.values(feeds)[0]!);
           return runner.run(feeds);
         },
@@ -351,6 +379,8 @@ export interface FvizLive {
   /** Sets the controls (unnamed ones keep their values). */
   set(s: Partial<LiveSettings>): void;
   settings(): LiveSettings;
+  /** Keep the images of the first n steps of the runs started from now on (by the page's controls too). */
+  keepFrames(n: number): void;
   /** Starts a run from the controls, keeping the images of the first `keepFrames` steps. */
   run(opts?: { keepFrames?: number }): Promise<LiveRun>;
   stop(): void;
@@ -383,6 +413,9 @@ window.fvizLive = (async () => {
       showSettings({ ...settings(), ...s });
     },
     settings,
+    keepFrames(n) {
+      keepFrames = n;
+    },
     run(opts = {}) {
       keepFrames = opts.keepFrames ?? 0;
       return start();

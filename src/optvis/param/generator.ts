@@ -9,7 +9,7 @@
 import { FvizError } from '../../errors.ts';
 import { GraphBuilder } from '../../onnx/builder.ts';
 import type { Model, TensorData } from '../../onnx/ir.ts';
-import { cloneModel, sizeOf } from '../../onnx/ir.ts';
+import { cloneModel } from '../../onnx/ir.ts';
 import { composeModels } from '../../onnx/compose.ts';
 import { tensor } from '../../onnx/tensor.ts';
 import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../../classifier/card.ts';
