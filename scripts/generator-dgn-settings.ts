@@ -2,7 +2,8 @@
 // at its end, over another grid): rewrites <run>/generator.card.json (dgn, dgnCheck, boundsInfo), the bounds
 // file at the chosen multiple of the observed code range, and <run>/dgn-classes.png. Publish afterwards with
 // scripts/train-embedded-generator-publish.ts.
-//   node bin/run-ts.js scripts/generator-dgn-settings.ts [--from .cache/train-generator] [--start-steps 0.25,0.5,1] [--bound-multiples 1,1.5,3] [--seeds 4]
+//   node bin/run-ts.js scripts/generator-dgn-settings.ts [--from .cache/train-generator] [--start-steps 0.25,0.5,1] [--bound-multiples 1,1.5,3] [--seeds 4] [--data cifar10]
+//   --data: hold the choice against the dataset's own rate of blown-out values (its test split)
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GeneratorCard } from '../src/generator/card.ts';
@@ -10,6 +11,8 @@ import { writeAtomic } from '../src/onnx/proto.ts';
 import { repoRoot } from '../src/shared-path.ts';
 import { readBoundsFile } from '../src/train/generator/bounds.ts';
 import { chooseDgnSettings } from '../src/train/generator/dgn-settings.ts';
+import { openDataset } from '../src/dataset/open.ts';
+import { saturatedBytes } from '../src/render/metrics.ts';
 import { BOUNDS_FILE, CODE_RANGE_FILE, GENERATOR_CARD_FILE, GENERATOR_FILE, recordDgnChoice } from '../src/train/generator/export.ts';
 
 const args = process.argv.slice(2);
@@ -45,6 +48,8 @@ const images = Number(/over (\d+) training images/.exec(info?.upper ?? '')?.[1])
 const classifier = resolve(repoRoot, card.classifier.model);
 const seeds = Number(opt('--seeds', '4'));
 if (!Number.isInteger(seeds) || seeds < 1) fail(`--seeds '${opt('--seeds', '4')}' must be a positive integer`);
+const dataSpec = opt('--data', '');
+const dataSaturated = dataSpec ? saturatedBytes((await openDataset(dataSpec, { split: 'test' })).set.pixels) : undefined;
 const startAt = performance.now();
 const choice = await chooseDgnSettings({
   classifier,
@@ -54,6 +59,7 @@ const choice = await chooseDgnSettings({
   boundMultiples: numbers('--bound-multiples', '1,1.5,3'),
   observedRange,
   seeds,
+  dataSaturated,
   onStatus: (m) => console.error(m),
 });
 await recordDgnChoice(card, choice, { out: from, observedRange, images });

@@ -250,6 +250,13 @@ export interface ImageMetrics {
  * generator or a parameterization can draw blows images out to flat white or black; CIFAR-10's test images
  * have about 2.6% of such values.
  */
+/** saturatedFraction of 8-bit values (a dataset's own pixels): <= 2 or >= 253. */
+export function saturatedBytes(data: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i]! <= 2 || data[i]! >= 253) n++;
+  return n / Math.max(1, data.length);
+}
+
 export function saturatedFraction(data: ArrayLike<number>): number {
   let n = 0;
   for (let i = 0; i < data.length; i++) {

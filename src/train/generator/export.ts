@@ -21,6 +21,7 @@ import { ReconstructionEval, type Reconstruction } from './eval.ts';
 import { buildGenerator, generatorMacs, type GeneratorConfig } from './net.ts';
 import { loadFrozenClassifier, type FrozenClassifier } from './step.ts';
 import type { GeneratorTrainMeta } from './trainer.ts';
+import { saturatedBytes } from '../../render/metrics.ts';
 
 export const GENERATOR_FILE = 'generator.onnx';
 export const GENERATOR_CARD_FILE = 'generator.card.json';
@@ -196,6 +197,7 @@ export async function exportGenerator(f: ExportFacts, gw: Map<string, Float32Arr
       boundMultiples: o.dgnBoundMultiples?.length ? o.dgnBoundMultiples : [meta.bounds?.multiple ?? 3],
       observedRange,
       seeds: o.dgnCheckSeeds ?? 4,
+      dataSaturated: o.test ? saturatedBytes(o.test.pixels) : undefined,
       threads: o.threads,
       onStatus: status,
     });
@@ -232,7 +234,11 @@ export async function recordDgnChoice(card: GeneratorCard, choice: DgnChoice, at
     saturated: round(check.saturated, 4),
     msPerStep: round(check.msPerStep, 3),
     classes: check.classes.map((c) => ({ class: c.label, hits: c.hits, meanProb: round(c.meanProb, 4), saturated: round(c.saturated, 4), logitStart: round(c.logitStart, 4), logitEnd: round(c.logitEnd, 4) })),
-    rule: `the least saturated of the settings within ${choice.margin} hit${choice.margin === 1 ? '' : 's'} of the best (then the highest mean probability)`,
+    rule:
+      choice.dataSaturated === undefined
+        ? `the least saturated of the settings within ${choice.margin} hit${choice.margin === 1 ? '' : 's'} of the best (then the highest mean probability)`
+        : `the most hits among the settings within 2x the data's blown-out rate (${round(choice.dataSaturated, 4)}) with 90% hits; when none, the least saturated of the settings within ${choice.margin} hit${choice.margin === 1 ? '' : 's'} of the best`,
+    ...(choice.dataSaturated === undefined ? {} : { dataSaturated: choice.dataSaturated, withinDataRate: choice.withinDataRate }),
     ...(choice.grid.length > 1 ? { grid: choice.grid } : {}),
   };
   const sheet = join(at.out, 'dgn-classes.png');
