@@ -9,6 +9,7 @@ import {
   peakEndBench,
   rssBench,
 } from './engine-benches.ts';
+import { liveBench } from './live-bench.ts';
 import { atlasBench } from './atlas-bench.ts';
 import { qualityBench } from './quality.ts';
 import type { Bench } from './registry.ts';
@@ -36,6 +37,7 @@ export const BENCHES: Bench[] = [
   demoCacheBench, // fviz demo end to end, cold vs warm program cache (only with --only democache)
   atlasBench, // atlas units/hour, batched vs one unit at a time
   qualityBench, // the learned priors' naturalness (only with --only quality)
+  liveBench, // the live page's DGN-AM step, browser vs Node (only with --only live)
   peakEndBench, // drift check of (c)
   targetsBench, // summary, always last
 ];

@@ -77,6 +77,12 @@ export { receptiveField, cropBox, type ReceptiveField } from './analysis/scan-rf
 export { folderSource, imageSetSource, openScanSource, listImageFiles, type ImageSource } from './dataset/stream-source.ts';
 export { multifacetedVisualization, type FacetsOptions, type FacetsResult, type FacetsRecord } from './analysis/facets.ts';
 export { kmeans, type KMeansResult, type KMeansOptions } from './analysis/kmeans.ts';
+export { serveLive, type ServeOptions, type LiveServer } from './live/server.ts';
+export { writeLivePage, type WriteOptions } from './live/write.ts';
+export { LivePrograms } from './live/programs.ts';
+export type { LiveInfo, ProgramRequest, ProgramResponse } from './live/protocol.ts';
+export type { ProgramSession, SessionFactory } from './runtime/program-session.ts';
+export { ProgramRunner, type GradientProgram, type ProgramMeta } from './optvis/objectives/program-run.ts';
 export { runAtlas, prepareAtlas, finishAtlas, resolveLayers, readPlan, type AtlasOptions, type AtlasResult, type ShardProgress } from './atlas/atlas.ts';
 export { planAtlas, unitKey, parseUnits, type AtlasPlan, type AtlasSettings, type Shard, type RenderShard, type ExamplesShard } from './atlas/plan.ts';
 export { chooseBatch, bytesPerItem } from './atlas/batch-size.ts';

@@ -114,7 +114,8 @@ export function openClassifier(modelPath: string, overrides: Partial<InputConven
   return { card, modelPath: abs, labels };
 }
 
-export const DISPLAY_INPUT = 'image';
+export { DISPLAY_INPUT } from './display-input.ts';
+import { DISPLAY_INPUT } from './display-input.ts';
 
 /** Rename a value everywhere in a graph (inputs, outputs, node edges, types). */
 function renameValue(g: Model['graph'], from: string, to: string): void {

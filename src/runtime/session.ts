@@ -4,6 +4,9 @@ import { FvizError } from '../errors.ts';
 import type { Model, TensorData } from '../onnx/ir.ts';
 import { encodeModel } from '../onnx/proto.ts';
 import { explainRunError } from './ort-errors.ts';
+import type { ProgramSession, SessionFactory } from './program-session.ts';
+
+export type { ProgramSession, SessionFactory } from './program-session.ts';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -15,11 +18,13 @@ export interface SessionOptions {
   source?: string;
   /** onnxruntime graph optimizations (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Load programs with this instead of onnxruntime-node (the live page: onnxruntime-web). */
+  createSession?: SessionFactory;
 }
 
 export type Feeds = Record<string, TensorData>;
 
-/** How the program cache creates sessions (runtime/program-session.ts); not for callers' options. */
+/** How the program cache creates sessions (runtime/cached-session.ts); not for callers' options. */
 export interface StoredSessionOptions {
   /** Write onnxruntime's optimized graph here, the weights beside it in `<file>.data`. */
   saveOptimizedTo?: string;
@@ -40,7 +45,7 @@ function oneLine(e: unknown): string {
   return msg.replace(/\s+/g, ' ').trim().slice(0, 600);
 }
 
-export class Session {
+export class Session implements ProgramSession {
   readonly inner: ort.InferenceSession;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
@@ -139,3 +144,9 @@ export function cudaAvailable(): boolean {
 }
 
 export const ortVersion = ort.env.versions.common;
+
+/** A session for a program's bytes: `opts.createSession` when given, else onnxruntime-node. */
+export async function openSession(model: Model | Uint8Array, opts: SessionOptions = {}): Promise<ProgramSession> {
+  if (!opts.createSession) return Session.create(model, opts);
+  return opts.createSession(model instanceof Uint8Array ? model : encodeModel(model), { source: opts.source, threads: opts.threads });
+}

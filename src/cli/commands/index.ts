@@ -19,6 +19,7 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   facets: async () => (await import('./facets.ts')).facetsCommand,
   cache: async () => (await import('./cache.ts')).cacheCommand,
   accentuate: async () => (await import('./accentuate.ts')).accentuateCommand,
+  serve: async () => (await import('./serve.ts')).serveCommand,
   atlas: async () => (await import('./atlas.ts')).atlasCommand,
   worker: async () => (await import('./worker.ts')).workerCommand,
 };

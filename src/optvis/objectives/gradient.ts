@@ -1,12 +1,12 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
 import type { Model, TensorData, ValueInfo } from '../../onnx/ir.ts';
 import { appendObjective, type ObjectiveInput, type ObjectiveNames, type ResolvedTerm } from './build.ts';
-import { Session, type SessionOptions } from '../../runtime/session.ts';
+import { openSession, type ProgramSession, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
-import { toNumbers } from '../../onnx/tensor.ts';
 import { decodeModel, encodeModel } from '../../onnx/proto.ts';
 import { programCacheEnabled } from '../../runtime/program-cache.ts';
-import { programSession, type ProgramRunner } from '../../runtime/program-session.ts';
+import { cachedSession, type BuiltProgram } from '../../runtime/cached-session.ts';
+import { readResult, type GradientProgram, type ObjectiveResult, type ProgramMeta } from './program-run.ts';
 import { FvizError } from '../../errors.ts';
 import { createHash } from 'node:crypto';
 import { rulesFingerprint } from '../../autodiff/rules/index.ts';
@@ -21,25 +21,7 @@ export interface ObjectiveGradientOptions extends SessionOptions {
   extraOutputs?: string[];
 }
 
-export interface ObjectiveResult {
-  /** The differentiated scalar: the objective summed over the batch, plus any diversity terms. */
-  value: number;
-  /** The objective of each batch item. */
-  perItem: number[];
-  /** d objective / d each wrt value. */
-  grads: Map<string, TensorData>;
-  outputs: Record<string, TensorData>;
-}
-
-interface ProgramMeta {
-  terms: ResolvedTerm[];
-  wrt: string[];
-  gradNames: [string, string][];
-  scalar: string;
-  inputs: ValueInfo[];
-  /** The maker's own facts about the program (ProgramModel.extra), stored with it. */
-  extra?: Record<string, unknown>;
-}
+export type { ObjectiveResult, ProgramMeta, GradientProgram } from './program-run.ts';
 
 /** What a program maker may give besides the model: forward values found while making it, and facts to keep. */
 export interface ProgramModel {
@@ -80,12 +62,12 @@ function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compile
 }
 
 /** A compiled program for an objective on a prepared model (static shapes, batch fixed). */
-export class ObjectiveGradient {
+export class ObjectiveGradient implements GradientProgram {
   readonly terms: ResolvedTerm[];
   readonly inputs: ValueInfo[];
   readonly wrt: string[];
   readonly weights: Map<string, TensorData>;
-  private readonly session: ProgramRunner;
+  private readonly session: ProgramSession;
   private readonly gradNames: Map<string, string>;
   private readonly scalar: string;
   private compiledModel: Model | undefined;
@@ -95,7 +77,7 @@ export class ObjectiveGradient {
   /** How the program came: compiled here ('uncached'), compiled and stored ('stored'), or loaded ('hit'). */
   readonly via: 'hit' | 'stored' | 'uncached';
 
-  private constructor(session: ProgramRunner, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: { model?: Model; bytes?: Uint8Array; gradWeights?: Map<string, TensorData> }) {
+  private constructor(session: ProgramSession, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: { model?: Model; bytes?: Uint8Array; gradWeights?: Map<string, TensorData> }) {
     this.session = session;
     this.terms = meta.terms;
     this.wrt = meta.wrt;
@@ -116,17 +98,31 @@ export class ObjectiveGradient {
     return this.compiledModel;
   }
 
-  /** Compiles the program (no cache). */
+  /** Compiles the program (no cache); `opts.createSession` loads it into another runtime than onnxruntime-node. */
   static async create(model: Model, opts: ObjectiveGradientOptions): Promise<ObjectiveGradient> {
     const c = compileObjective(model, opts);
-    const session = await Session.create(c.bytes, opts);
+    const session = await openSession(c.bytes, opts);
     return new ObjectiveGradient(session, c.meta, 'uncached', c);
+  }
+
+  /**
+   * The compiled bytes and what running them needs (ProgramMeta): what the live page loads into onnxruntime-web.
+   * Undefined for a program loaded from the program cache (onnxruntime holds only its optimized form; compile
+   * with `create` or without a cacheKey to have them) and for one that lifted weights out of the graph (their
+   * values would have to travel as well).
+   */
+  compiledEntry(): BuiltProgram | undefined {
+    if (!this.bytes || this.weights.size > 0) return undefined;
+    const meta: ProgramMeta = { terms: this.terms, wrt: this.wrt, gradNames: [...this.gradNames], scalar: this.scalar, inputs: this.inputs };
+    if (Object.keys(this.extra).length) meta.extra = this.extra;
+    return { bytes: this.bytes, meta: meta as unknown as Record<string, unknown> };
   }
 
   /**
    * The program through the program cache: loaded when `cacheKey` is stored, else compiled from `model()` (called
    * only then, so a hit skips preparing the model too), stored and loaded. A program that lifted weights (their
-   * values would have to be stored as well) or a call without a key compiles without the cache.
+   * values would have to be stored as well), a call without a key, or one with `createSession` (the cache holds
+   * onnxruntime-node's optimized graph, which another runtime cannot load) compiles without the cache.
    */
   static async load(model: () => Model | ProgramModel | Promise<Model | ProgramModel>, opts: CachedObjectiveOptions): Promise<ObjectiveGradient> {
     const make = async (): Promise<{ model: Model; opts: ObjectiveGradientOptions; extra?: Record<string, unknown> }> => {
@@ -142,14 +138,14 @@ export class ObjectiveGradient {
       if (m.extra) c.meta.extra = m.extra;
       return c;
     };
-    if (!opts.cacheKey || !programCacheEnabled()) {
+    if (!opts.cacheKey || !programCacheEnabled() || opts.createSession) {
       const c = await compile();
-      return new ObjectiveGradient(await Session.create(c.bytes, opts), c.meta, 'uncached', c);
+      return new ObjectiveGradient(await openSession(c.bytes, opts), c.meta, 'uncached', c);
     }
     let compiled: Compiled | undefined;
     // The rules in force and the device (onnxruntime optimizes for its execution provider) complete the caller's key.
     const key = createHash('sha256').update(opts.cacheKey).update(`\0${opts.device ?? 'cpu'}\0`).update(rulesFingerprint()).digest('hex');
-    const got = await programSession(
+    const got = await cachedSession(
       key,
       opts.cacheLabel ?? 'program',
       async () => {
@@ -163,15 +159,7 @@ export class ObjectiveGradient {
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {
-    const out = await this.session.run(feeds);
-    const grads = new Map<string, TensorData>();
-    for (const [w, name] of this.gradNames) grads.set(w, out[name]!);
-    return {
-      value: toNumbers(out[this.scalar]!)[0]!,
-      perItem: toNumbers(out['objective_per_item']!),
-      grads,
-      outputs: out,
-    };
+    return readResult(await this.session.run(feeds), this.gradNames, this.scalar);
   }
 
   async release(): Promise<void> {
@@ -185,12 +173,12 @@ export class ObjectiveGradient {
  */
 export class Vjp {
   readonly split: SplitProgram;
-  private readonly fwd: Session;
-  private readonly bwd: Session;
+  private readonly fwd: ProgramSession;
+  private readonly bwd: ProgramSession;
   readonly outputs: string[];
   readonly wrt: string[];
 
-  private constructor(split: SplitProgram, fwd: Session, bwd: Session, outputs: string[], wrt: string[]) {
+  private constructor(split: SplitProgram, fwd: ProgramSession, bwd: ProgramSession, outputs: string[], wrt: string[]) {
     this.split = split;
     this.fwd = fwd;
     this.bwd = bwd;
@@ -200,8 +188,8 @@ export class Vjp {
 
   static async create(model: Model, outputs: string[], wrt: string[], opts: SessionOptions = {}): Promise<Vjp> {
     const split = compileSplit(model, { outputs, wrt });
-    const fwd = await Session.create(split.forward, opts);
-    const bwd = await Session.create(split.backward, opts);
+    const fwd = await openSession(split.forward, opts);
+    const bwd = await openSession(split.backward, opts);
     return new Vjp(split, fwd, bwd, outputs, wrt);
   }
 

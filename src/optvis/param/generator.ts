@@ -9,7 +9,7 @@
 import { FvizError } from '../../errors.ts';
 import { GraphBuilder } from '../../onnx/builder.ts';
 import type { Model, TensorData } from '../../onnx/ir.ts';
-import { cloneModel, sizeOf } from '../../onnx/ir.ts';
+import { cloneModel } from '../../onnx/ir.ts';
 import { composeModels } from '../../onnx/compose.ts';
 import { tensor } from '../../onnx/tensor.ts';
 import { DISPLAY_INPUT, withDisplayInput, type Classifier } from '../../classifier/card.ts';
@@ -17,9 +17,8 @@ import type { Generator, OutputConvention } from '../../generator/card.ts';
 import { ObjectiveGradient, Vjp } from '../objectives/gradient.ts';
 import type { ObjectiveInput, ObjectiveNames } from '../objectives/build.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
-import { Rng } from '../../util/rng.ts';
-import { asNchw } from '../../image/nchw.ts';
-import type { FusedParam } from './param.ts';
+import type { BuiltProgram } from '../../runtime/cached-session.ts';
+import { fusedCodeProgram, type CodeProgram, type DgnEval } from './code.ts';
 
 export const DGN_IMAGE = 'dgn_image';
 
@@ -80,20 +79,19 @@ export interface DgnProgramOptions extends SessionOptions {
   mode?: 'fused' | 'chained';
 }
 
-export interface DgnEval {
-  /** Objective per batch item. */
-  perItem: number[];
-  /** d objective / d code, [N, codeSize]. */
-  grad: Float32Array;
-  /** What the classifier sees: N x 3 x H x W RGB in [0,1] (unclamped). */
-  image: TensorData;
-}
+export type { DgnEval, CodeProgram } from './code.ts';
 
 /** Generator -> bridge -> classifier, compiled; evaluates the objective and its gradient w.r.t. the code. */
-export class DgnProgram {
+export class DgnProgram implements CodeProgram {
   readonly codeInput: string;
   readonly codeShape: number[];
   readonly labels: string[];
+  /**
+   * The fused program's bytes and what running them needs, codeInput and codeShape included (the live page
+   * loads them into onnxruntime-web). Set when this process compiled the fused program (`create`, or `load` on a
+   * cache miss); undefined for the chained mode, a cache hit, or a program that lifted weights.
+   */
+  entry?: BuiltProgram;
   private constructor(
     private readonly impl: (code: TensorData) => Promise<DgnEval>,
     private readonly releaseAll: () => Promise<void>,
@@ -163,11 +161,11 @@ export class DgnProgram {
   }
 
   private static fused(prog: ObjectiveGradient, codeInput: string, codeShape: number[]): DgnProgram {
-    const impl = async (code: TensorData): Promise<DgnEval> => {
-      const r = await prog.run({ [codeInput]: code });
-      return { perItem: r.perItem, grad: r.grads.get(codeInput)!.data as Float32Array, image: r.outputs[DISPLAY_INPUT]! };
-    };
-    return new DgnProgram(impl, () => prog.release(), codeInput, codeShape, prog.terms.map((t) => t.label));
+    const code = fusedCodeProgram(prog, codeInput, codeShape);
+    const program = new DgnProgram((c) => code.evaluate(c), () => prog.release(), codeInput, codeShape, prog.terms.map((t) => t.label));
+    const entry = prog.compiledEntry();
+    if (entry) program.entry = { bytes: entry.bytes, meta: { ...entry.meta, codeInput, codeShape } };
+    return program;
   }
 
   run(code: Float32Array): Promise<DgnEval> {
@@ -179,52 +177,4 @@ export class DgnProgram {
   }
 }
 
-/** Clips each unit of the code to its bounds (bounds are per unit, repeated over the batch). */
-export function clipInPlace(code: Float32Array, lower: Float32Array | undefined, upper: Float32Array | undefined, unit: number) {
-  if (!lower && !upper) return;
-  for (let k = 0; k < code.length; k++) {
-    const u = k % unit;
-    if (lower && code[k]! < lower[u]!) code[k] = lower[u]!;
-    if (upper && code[k]! > upper[u]!) code[k] = upper[u]!;
-  }
-}
-
-export interface CodeInit {
-  init: 'zeros' | 'random' | Float32Array;
-  /** Std of the random initial code (act_max.py: N(0,1)). */
-  initStd?: number;
-  seed: number;
-  lower?: Float32Array;
-  upper?: Float32Array;
-}
-
-/** The starting code: zeros, N(0, initStd^2) from the seed, or given; clipped to the bounds. */
-export function initialCode(shape: number[], opts: CodeInit): Float32Array {
-  const n = sizeOf(shape);
-  const unit = shape[shape.length - 1]!;
-  if (opts.init instanceof Float32Array) {
-    if (opts.init.length !== n && opts.init.length !== unit)
-      throw new FvizError(`initial code has ${opts.init.length} values; the generator takes ${unit} per item`);
-    const nan = opts.init.reduce((c, v) => c + (Number.isNaN(v) ? 1 : 0), 0);
-    if (nan) throw new FvizError(`initial code has ${nan} NaN value(s): give a finite code`);
-    const code = new Float32Array(n);
-    for (let k = 0; k < n; k++) code[k] = opts.init[k % opts.init.length]!;
-    return code;
-  }
-  const code = new Float32Array(n);
-  if (opts.init === 'random') new Rng(opts.seed).fillNormal(code, opts.initStd ?? 1);
-  clipInPlace(code, opts.lower, opts.upper, unit);
-  return code;
-}
-
-/** A generator's code as a fused parameterization: the program evaluates the objective and d objective / d code. */
-export function generatorCode(program: DgnProgram, code: Float32Array): FusedParam {
-  return {
-    values: code,
-    itemSize: program.codeShape[program.codeShape.length - 1]!,
-    async evaluate() {
-      const r = await program.run(code);
-      return { perItem: r.perItem, grad: r.grad, image: asNchw(r.image, 'generated image') };
-    },
-  };
-}
+export { clipInPlace, initialCode, generatorCode, type CodeInit } from './code.ts';

@@ -3,7 +3,7 @@
 // Langevin noise, clipping to the card's per-unit bounds, and the L2 factor on the code.
 import type { TensorData } from '../../onnx/ir.ts';
 import { Rng } from '../../util/rng.ts';
-import { clipInPlace, generatorCode, initialCode, type DgnProgram } from '../param/generator.ts';
+import { clipInPlace, generatorCode, initialCode, type CodeProgram } from '../param/code.ts';
 import { render } from './loop.ts';
 import { Adam, linearStep, NormalizedStep, type Optimizer } from './optimizers.ts';
 
@@ -86,7 +86,7 @@ class CodeUpdate implements Optimizer {
 }
 
 /** The DGN-AM loop: the generator's code through the render loop with act_max.py's update. */
-export async function runDgnAm(program: DgnProgram, opts: DgnOptions): Promise<DgnResult> {
+export async function runDgnAm(program: CodeProgram, opts: DgnOptions): Promise<DgnResult> {
   const shape = program.codeShape;
   const unit = shape[shape.length - 1]!;
   const code = initialCode(shape, opts);

@@ -6,9 +6,9 @@
 // loop only steps its values.
 import { FvizError } from '../../errors.ts';
 import type { Nchw, Size2 } from '../../image/nchw.ts';
-import { DISPLAY_INPUT } from '../../classifier/card.ts';
+import { DISPLAY_INPUT } from '../../classifier/display-input.ts';
 import type { Rng } from '../../util/rng.ts';
-import type { ObjectiveGradient } from '../objectives/gradient.ts';
+import type { GradientProgram } from '../objectives/program-run.ts';
 import type { FusedParam, Param } from '../param/param.ts';
 import type { Filter, Penalty } from '../penalties/penalty.ts';
 import type { TransformSampler } from '../transforms/index.ts';
@@ -16,7 +16,7 @@ import type { Optimizer } from './optimizers.ts';
 
 export interface RenderSpec {
   /** The classifier on display images with the objective, compiled (ObjectiveGradient on DISPLAY_INPUT); none for a fused param. */
-  network?: ObjectiveGradient;
+  network?: GradientProgram;
   param: Param | FusedParam;
   steps: number;
   optimizer: Optimizer;

@@ -9,7 +9,7 @@ import { l2 } from '../penalties/l2.ts';
 import type { Filter, Penalty } from '../penalties/penalty.ts';
 import { tv } from '../penalties/tv.ts';
 import type { RobustOptions } from '../transforms/transforms.ts';
-import type { PixelOptions } from './pixel.ts';
+import type { PixelOptions } from './pixel-run.ts';
 
 export const PIXEL_METHODS = ['naive', 'l2', 'tv', 'blur', 'bilateral', 'robust', 'fourier'] as const;
 /** Pixel-space methods that need a dataset (MaCo's magnitude is its average spectrum): not in the default lists. */
