@@ -9,6 +9,7 @@ import { compare } from '../src/compare/index.ts';
 import { PIXEL_METHODS } from '../src/optvis/render/presets.ts';
 import { resolveClassifier } from '../src/models/registry.ts';
 import type { MethodQuality } from '../src/compare/quality.ts';
+import type { CompareMethod } from '../src/compare/plan.ts';
 import { repoRoot } from '../src/shared-path.ts';
 import { round, type Bench } from './registry.ts';
 
@@ -30,7 +31,7 @@ export const qualityBench: Bench = {
     const res = await compare({
       objectives: labels.map((l) => `class:${l}`),
       generator: 'embedded',
-      methods: process.env['FVIZ_QUALITY_METHODS']?.split(',') ?? ['ppgn', 'dgn', 'maco', ...PIXEL_METHODS],
+      methods: (process.env['FVIZ_QUALITY_METHODS']?.split(',') as CompareMethod[] | undefined) ?? ['ppgn', 'dgn', 'maco', ...PIXEL_METHODS],
       seeds,
       judge: 'embedded-judge',
       dataset: 'cifar10',
