@@ -119,7 +119,7 @@ describe('the live page in headless Chromium', () => {
   });
 
   let dgn: PageRun;
-  const dgnSettings: LiveSettings = { method: 'dgn', objective: 'class:cat', seed: 2, steps: 20, stepSize: 0.25, codeL2: 0.99, noise: 0, jitter: 0, l2: 0, tv: 0 };
+  const dgnSettings: LiveSettings = { method: 'dgn', objective: 'class:cat', seed: 2, steps: 20, stepSize: 0.25, codeL2: 0.99, noise: 0, jitter: 0, l2: 0, tv: 0, eps1: 1, eps2: 2, eps3: 3 };
 
   it('runs DGN-AM on the embedded pair: the class logit rises over 20 steps (seeds 0-2) and the image changes', async () => {
     const gains: number[] = [];

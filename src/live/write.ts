@@ -37,7 +37,7 @@ export async function writeLivePage(dir: string, opts: WriteOptions = {}): Promi
   const index: Record<string, unknown> = {};
   let count = 0;
   for (const objective of objectives)
-    for (const method of info.generator ? (['dgn', 'pixel'] as const) : (['pixel'] as const)) {
+    for (const method of [...(info.generator ? (['dgn'] as const) : []), ...(info.ppgn ? (['ppgn'] as const) : []), 'pixel' as const]) {
       const p = await programs.program({ method, objective });
       const { data, ...resp } = p;
       writeFileSync(join(dir, 'api', 'program', `${p.id}.onnx`), data);
