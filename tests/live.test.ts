@@ -11,8 +11,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveLive, type LiveServer } from '../src/live/server.ts';
 import { writeLivePage } from '../src/live/write.ts';
-import { nodeDgnRun } from '../src/live/reference.ts';
-import type { LiveSettings } from '../src/live/run-options.ts';
+import { nodeDgnRun, nodePpgnRun } from '../src/live/reference.ts';
+import { defaultSettings, type LiveSettings } from '../src/live/run-options.ts';
 import type { LiveInfo } from '../src/live/protocol.ts';
 import { FvizError } from '../src/errors.ts';
 
@@ -110,6 +110,8 @@ describe('the live page in headless Chromium', () => {
     expect(state.coi).toBe(true);
     expect(state.methods).toContain('dgn');
     expect(state.methods).toContain('l2');
+    expect(state.methods).toContain('ppgn');
+    expect(state.methods).toContain('fourier');
     expect(state.model).toContain('generator.onnx');
     const wasm = await fetch(new URL('ort/ort-wasm-simd-threaded.wasm', server.url));
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
@@ -157,6 +159,55 @@ describe('the live page in headless Chromium', () => {
     expect(perStep[1]).toBeLessThan(1e-4);
     expect(perStep[2]).toBeLessThan(1e-4);
     expect(objective[0]).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it("runs PPGN-h with the card's settings: log p(cat) rises over 20 steps (seeds 0-2), the image changes, the first frames match Node's", async () => {
+    const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
+    const s = { ...defaultSettings(info, 'ppgn', 'class:cat'), steps: 20 };
+    expect(s).toMatchObject({ eps1: 1, eps2: 2, eps3: 3, stepSize: 0.05 });
+    const gains: number[] = [];
+    let ppgn: PageRun | undefined;
+    for (const seed of [0, 1, 2]) {
+      ppgn = await run({ ...s, seed }, 21);
+      expect(ppgn.error).toBeNull();
+      expect(ppgn.method).toBe('ppgn');
+      expect(ppgn.history).toHaveLength(21);
+      // log p(cat | image): negative, and higher after 20 steps.
+      expect(ppgn.history[0]![0]!).toBeLessThan(0);
+      gains.push(ppgn.history[20]![0]! - ppgn.history[0]![0]!);
+    }
+    expect(gains.every((g) => g > 0.3), `gains ${gains}`).toBe(true);
+    const a = ppgn!.frames[0]!;
+    const b = ppgn!.frames[20]!;
+    expect(a.reduce((m, v, i) => m + Math.abs(v - b[i]!), 0) / a.length).toBeGreaterThan(0.05);
+    // The same served bytes through the same loop in Node, same seed: the first frames agree.
+    const id = (await (await fetch(new URL('api/program', server.url), { method: 'POST', body: JSON.stringify({ method: 'ppgn', objective: 'class:cat' }) })).json()) as { id: string };
+    const node = await nodePpgnRun(server.programs.get(id.id)!, info, { ...s, seed: 2 }, { threads: 1, keepFrames: 3 });
+    for (let i = 0; i < 3; i++) expect(node.frames[i]!.reduce((m, v, k) => Math.max(m, Math.abs(v - ppgn!.frames[i]![k]!)), 0), `frame ${i}`).toBeLessThan(1e-4);
+    expect(Math.abs(node.history[0]![0]! - ppgn!.history[0]![0]!)).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('the PPGN sliders change the run: eps2 = 0 (the condition term off) no longer raises log p like eps2 = 2', async () => {
+    const base = { method: 'ppgn', objective: 'class:cat', seed: 0, steps: 10, stepSize: 0.05, eps1: 1, eps3: 0 };
+    const pulled = await run({ ...base, eps2: 2 });
+    await page.locator('#eps2').fill('0');
+    expect(await page.locator('output[for=eps2]').textContent()).toBe('0');
+    const free = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).run());
+    expect(free.error).toBeNull();
+    expect(free.history[0]![0]).toBeCloseTo(pulled.history[0]![0]!, 5);
+    const gain = (r: PageRun) => r.history.at(-1)![0]! - r.history[0]![0]!;
+    expect(gain(pulled), `gains ${gain(pulled)} vs ${gain(free)}`).toBeGreaterThan(gain(free) + 0.3);
+  }, 120_000);
+
+  it("runs the Fourier method (Lucid's decorrelated spectrum, in the page in float64): the objective rises", async () => {
+    const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
+    const r = await run({ ...defaultSettings(info, 'fourier', 'class:cat'), steps: 30 }, 31);
+    expect(r.error).toBeNull();
+    expect(r.method).toBe('fourier');
+    expect(r.history.at(-1)![0]!).toBeGreaterThan(r.history[0]![0]! + 1);
+    const a = r.frames[0]!;
+    const b = r.frames.at(-1)!;
+    expect(a.reduce((m, v, i) => m + Math.abs(v - b[i]!), 0) / a.length).toBeGreaterThan(0.02);
   }, 120_000);
 
   it('runs a pixel method (l2): the objective rises', async () => {
@@ -255,7 +306,7 @@ describe('the live page in headless Chromium', () => {
   it('a static build written into an atlas folder runs the programs written with it (fviz serve --write-to, --atlas)', async () => {
     const atlas = join(root, 'atlas');
     const w = await writeLivePage(join(atlas, 'live'), { objectives: ['class:cat'], programs: server.programs });
-    expect(w.programs).toBe(2);
+    expect(w.programs).toBe(3);
     const other = await serveLive({ port: 0, atlas });
     try {
       const p = await context.newPage();
