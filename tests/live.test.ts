@@ -183,7 +183,9 @@ describe('the live page in headless Chromium', () => {
     // The same served bytes through the same loop in Node, same seed: the first frames agree.
     const id = (await (await fetch(new URL('api/program', server.url), { method: 'POST', body: JSON.stringify({ method: 'ppgn', objective: 'class:cat' }) })).json()) as { id: string };
     const node = await nodePpgnRun(server.programs.get(id.id)!, info, { ...s, seed: 2 }, { threads: 1, keepFrames: 3 });
-    for (let i = 0; i < 3; i++) expect(node.frames[i]!.reduce((m, v, k) => Math.max(m, Math.abs(v - ppgn!.frames[i]![k]!)), 0), `frame ${i}`).toBeLessThan(1e-4);
+    const perStep = node.frames.map((f, i) => f.reduce((m, v, k) => Math.max(m, Math.abs(v - ppgn!.frames[i]![k]!)), 0));
+    writeFileSync(join(ARTIFACTS, 'live-ppgn.json'), JSON.stringify({ logpGains: gains, seed2: ppgn!.history.map((h) => h[0]), maxAbsImageDiffPerStepVsNode: perStep }, null, 1));
+    for (let i = 0; i < 3; i++) expect(perStep[i], `frame ${i}`).toBeLessThan(1e-4);
     expect(Math.abs(node.history[0]![0]! - ppgn!.history[0]![0]!)).toBeLessThan(1e-4);
   }, 120_000);
 
@@ -204,6 +206,7 @@ describe('the live page in headless Chromium', () => {
     const r = await run({ ...defaultSettings(info, 'fourier', 'class:cat'), steps: 30 }, 31);
     expect(r.error).toBeNull();
     expect(r.method).toBe('fourier');
+    writeFileSync(join(ARTIFACTS, 'live-fourier.json'), JSON.stringify({ objective: r.history.map((h) => h[0]) }, null, 1));
     expect(r.history.at(-1)![0]!).toBeGreaterThan(r.history[0]![0]! + 1);
     const a = r.frames[0]!;
     const b = r.frames.at(-1)!;
