@@ -48,21 +48,26 @@ export async function nodeDgnRun(program: CompiledProgram, info: LiveInfo, setti
 }
 
 /** PPGN-h on `program` (a served 'ppgn' program) in Node with the page's settings: log p per step and the first frames. */
-export async function nodePpgnRun(program: CompiledProgram, info: LiveInfo, settings: LiveSettings, opts: { threads?: number; keepFrames?: number } = {}): Promise<Omit<NodeDgnRun, 'stepMs'>> {
+export async function nodePpgnRun(program: CompiledProgram, info: LiveInfo, settings: LiveSettings, opts: { threads?: number; keepFrames?: number } = {}): Promise<NodeDgnRun> {
   const runner = await ProgramRunner.open(program.data, program.meta, nodeSessions, { threads: opts.threads ?? 1 });
   const inner = fusedPpgnProgram(runner, program.codeInput!, program.codeShape!, program.codeTensor!);
   const frames: Float32Array[] = [];
+  const stepMs: number[] = [];
+  let last = 0;
   const watched = {
     codeShape: inner.codeShape,
     async run(code: Float32Array) {
       const r = await inner.run(code);
+      const now = performance.now();
+      if (last) stepMs.push(now - last);
+      last = now;
       if (frames.length < (opts.keepFrames ?? 0)) frames.push(r.image.data.slice());
       return r;
     },
   };
   try {
     const res = await runPpgn(watched, ppgnOptionsFor(info, () => settings));
-    return { history: res.history, frames };
+    return { history: res.history, frames, stepMs };
   } finally {
     await runner.release();
   }

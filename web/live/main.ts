@@ -174,7 +174,7 @@ async function postProgram(req: ProgramRequest): Promise<ProgramResponse> {
 
 /** A dropped image's code through the generator card's encoder (run by the server). */
 async function encode(image: Nchw): Promise<number[]> {
-  if (info.static) throw new Error('this static page cannot encode an image for DGN-AM: run fviz serve, or choose a pixel method');
+  if (info.static) throw new Error('this static page cannot encode an image for DGN-AM or PPGN: run fviz serve, or choose a pixel method');
   if (!info.dgn?.encoder) throw new Error('the generator card names no encoder, so DGN-AM and PPGN cannot start from an image: choose a pixel method');
   const r = await fetch('api/encode', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ image: Array.from(image.data) } satisfies EncodeRequest) });
   const body = (await r.json()) as EncodeResponse | ErrorResponse;
