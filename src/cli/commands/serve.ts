@@ -4,11 +4,11 @@ import { MODEL_NAMES } from './models-arg.ts';
 
 export const serveCommand = defineCommand(
   'serve',
-  'open the live page: watch DGN-AM and the pixel methods optimize in the browser (onnxruntime-web), on loopback',
+  'open the live page: watch DGN-AM, PPGN-h and the pixel methods (Fourier included) optimize in the browser (onnxruntime-web), on loopback',
   (c) =>
     c
       .option('model', { type: 'string', describe: `classifier: ${MODEL_NAMES} (default: embedded)` })
-      .option('generator', { type: 'string', describe: 'generator for DGN-AM (default: embedded with the embedded classifier)' })
+      .option('generator', { type: 'string', describe: 'generator for DGN-AM and PPGN-h (default: embedded with the embedded classifier)' })
       .option('port', { type: 'number', default: 7860, describe: 'port (0: any free port)' })
       .option('host', { type: 'string', describe: 'address to bind (default 127.0.0.1); another address exposes the page to that network' })
       .option('atlas', { type: 'string', describe: 'serve this atlas folder at /atlas/' })
