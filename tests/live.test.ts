@@ -286,6 +286,17 @@ describe('the live page in headless Chromium', () => {
     const mean = (c: number) => f0.slice(c * hw, (c + 1) * hw).reduce((a, v) => a + v, 0) / hw;
     expect(mean(0), `channel means ${mean(0)}, ${mean(1)}, ${mean(2)}`).toBeGreaterThan(mean(1) + 0.1);
     expect(mean(0)).toBeGreaterThan(mean(2) + 0.1);
+
+    // PPGN-h starts from the same code.
+    await page.evaluate(async () => {
+      const live = await (globalThis as unknown as Browser).fvizLive;
+      live.set({ method: 'ppgn', objective: 'class:cat', steps: 3, seed: 0, stepSize: 0.05, eps1: 1, eps2: 2, eps3: 3 });
+      live.keepFrames(1);
+    });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+    const ppgnFromCode = await droppedRun('ppgn');
+    expect(ppgnFromCode.error).toBeNull();
+    expect(ppgnFromCode.frames[0]).toEqual(f0);
   }, 120_000);
 
   it('bad input shows one clear message: a file that is not an image, an objective naming no unit', async () => {
