@@ -80,7 +80,7 @@ describe('the live page in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
     root = mkdtempSync(join(tmpdir(), 'fviz-live-'));
     mkdirSync(ARTIFACTS, { recursive: true });
-    server = await serveLive({ port: 0 });
+    server = await serveLive({ port: 0, dataset: 'cifar10' });
     context = await chromium.launchPersistentContext(join(root, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -212,6 +212,20 @@ describe('the live page in headless Chromium', () => {
     const b = r.frames.at(-1)!;
     expect(a.reduce((m, v, i) => m + Math.abs(v - b[i]!), 0) / a.length).toBeGreaterThan(0.02);
   }, 120_000);
+
+  it("runs MaCo with the server's dataset spectrum (fviz serve --dataset cifar10): the objective rises, the magnitude is the served one", async () => {
+    const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
+    expect(info.methods).toContain('maco');
+    expect(info.spectrum).toBe('cifar10');
+    const r = await run({ ...defaultSettings(info, 'maco', 'class:cat'), steps: 30 });
+    expect(r.error).toBeNull();
+    expect(r.method).toBe('maco');
+    writeFileSync(join(ARTIFACTS, 'live-maco.json'), JSON.stringify({ objective: r.history.map((h) => h[0]) }, null, 1));
+    expect(r.history.at(-1)![0]!).toBeGreaterThan(r.history[0]![0]! + 1);
+    const served = (await (await fetch(new URL('api/spectrum', server.url))).json()) as { magnitude: number[] };
+    expect(served.magnitude).toHaveLength(3 * info.size[0] * info.size[1]);
+    expect(served.magnitude[0]!).toBeGreaterThan(served.magnitude[5]!); // the DC term dominates a natural image's spectrum
+  }, 240_000);
 
   it('runs a pixel method (l2): the objective rises', async () => {
     const r = await run({ method: 'l2', objective: 'class:cat', seed: 0, steps: 30, stepSize: 0.05, l2: 0.5, tv: 0, jitter: 0 });

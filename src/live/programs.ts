@@ -18,7 +18,7 @@ import { ppgnCodeLayer, ppgnSettings } from '../optvis/render/visualize-ppgn.ts'
 import { pixelNetwork } from '../optvis/render/pixel.ts';
 import type { ProgramMeta } from '../optvis/objectives/program-run.ts';
 import { ortVersion } from '../runtime/session.ts';
-import { LIVE_PIXEL_METHODS, type LiveInfo, type ProgramKind, type ProgramRequest, type ProgramResponse } from './protocol.ts';
+import { LIVE_PIXEL_METHODS, type LiveInfo, type ProgramKind, type ProgramRequest, type ProgramResponse, type SpectrumResponse } from './protocol.ts';
 
 export interface CompiledProgram extends ProgramResponse {
   data: Uint8Array;
@@ -27,6 +27,8 @@ export interface CompiledProgram extends ProgramResponse {
 export interface LiveModelOptions {
   model?: string;
   generator?: string;
+  /** MaCo's magnitude: the average spectrum of this dataset (cifar10 or an image folder); without it the page offers no 'maco'. */
+  dataset?: string;
 }
 
 /** The model pair of one server, its info for the page, and its compiled programs. */
@@ -39,12 +41,15 @@ export class LivePrograms {
   private readonly byId = new Map<string, CompiledProgram>();
   /** The classifier tensor the generator inverts (PPGN's prior), or why PPGN cannot run here. */
   private readonly codeLayer: { layer: string } | { why: string };
+  private readonly dataset: string | undefined;
+  private magnitude?: Promise<number[]>;
 
   constructor(opts: LiveModelOptions = {}) {
     this.classifier = resolveClassifier(opts.model);
     const g = opts.generator ?? defaultGenerator(opts.model);
     this.generator = g ? resolveGenerator(g) : undefined;
     this.raw = readModel(this.classifier.modelPath);
+    this.dataset = opts.dataset;
     try {
       this.codeLayer = this.generator ? { layer: ppgnCodeLayer(this.generator, this.classifier) } : { why: 'method ppgn needs a generator: start fviz serve with --generator G' };
     } catch (e) {
@@ -64,7 +69,7 @@ export class LivePrograms {
       size: c.card.input.size as [number, number],
       labels,
       examples: [...labels.slice(0, 10).map((l) => `class:${l}`), ...convs.slice(-3).map((t) => `${t}:0`)],
-      methods: [...(gen ? ['dgn'] : []), ...(gen && 'layer' in this.codeLayer ? ['ppgn'] : []), ...LIVE_PIXEL_METHODS],
+      methods: [...(gen ? ['dgn'] : []), ...(gen && 'layer' in this.codeLayer ? ['ppgn'] : []), ...LIVE_PIXEL_METHODS, ...(this.dataset ? ['maco'] : [])],
       dgn: gen
         ? {
             steps: dgn?.steps ?? 200,
@@ -78,6 +83,7 @@ export class LivePrograms {
           }
         : null,
       ppgn: gen && 'layer' in this.codeLayer ? ppgnSettings(gen.card) : null,
+      spectrum: this.dataset ?? null,
       ortVersion,
     };
   }
@@ -120,6 +126,18 @@ export class LivePrograms {
     const { encodeImages } = await import('../optvis/param/encode.ts');
     const code = await encodeImages(encoder, { dtype: 'float32', dims: [1, 3, h, w], data: Float32Array.from(image) }, { threads: 1 });
     return { code: [...code], encoder };
+  }
+
+  /** MaCo's fixed magnitude: the dataset's average spectrum at the classifier's size (computed once, cached on disk by analysis/spectrum.ts). */
+  spectrum(): Promise<SpectrumResponse> {
+    const dataset = this.dataset;
+    if (!dataset) return Promise.reject(new FvizError('method maco needs a dataset whose average spectrum is the fixed magnitude: start fviz serve with --dataset cifar10 (or an image folder)'));
+    if (!this.magnitude) {
+      const size = this.classifier.card.input.size as [number, number];
+      this.magnitude = import('../analysis/spectrum.ts').then(async (m) => [...(await m.averageSpectrum(dataset, size))]);
+      this.magnitude.catch(() => (this.magnitude = undefined));
+    }
+    return this.magnitude.then((magnitude) => ({ dataset, magnitude }));
   }
 
   get(id: string): CompiledProgram | undefined {

@@ -18,6 +18,8 @@ export interface LiveInfo {
   dgn: { steps: number; startStep: number; endStep: number; l2: number; codeSize: number; lower: number[] | null; upper: number[] | null; encoder: string | null } | null;
   /** The generator card's PPGN-h settings (over Nguyen's), when the server can run PPGN (a generator and the layer it inverts). */
   ppgn?: PpgnSettings | null;
+  /** MaCo's magnitude source (fviz serve --dataset): the page runs 'maco' with its average spectrum from GET /api/spectrum. */
+  spectrum?: string | null;
   /** The onnxruntime version the server runs and the page loads (the same). */
   ortVersion: string;
   /** Static build (an atlas folder): programs only for the objectives listed in `programs/index.json`. */
@@ -60,10 +62,16 @@ export interface EncodeResponse {
   encoder: string;
 }
 
+/** GET /api/spectrum: the dataset's average Fourier magnitude at the classifier's size, [3, H, W] in fft2 order (MaCo's fixed magnitude). */
+export interface SpectrumResponse {
+  dataset: string;
+  magnitude: number[];
+}
+
 /** Any failed request: one line naming the thing and the fix. */
 export interface ErrorResponse {
   error: string;
 }
 
-/** The pixel methods the page runs, all on the classifier's program (the Fourier parameterization runs in the page, in float64; MaCo would need a dataset's spectrum). */
+/** The pixel methods the page runs, all on the classifier's program (the Fourier parameterization runs in the page, in float64; MaCo, in float64 too, is offered when the server has a dataset's spectrum). */
 export const LIVE_PIXEL_METHODS = ['naive', 'l2', 'tv', 'blur', 'bilateral', 'robust', 'fourier'] as const;

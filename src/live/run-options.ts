@@ -103,10 +103,10 @@ export function ppgnOptionsFor(info: LiveInfo, get: () => LiveSettings, extra: P
   };
 }
 
-/** A pixel method's options over live settings; `initImage` starts from a dropped image. */
-export function pixelOptionsFor(get: () => LiveSettings, initImage?: Nchw): PixelOptions {
+/** A pixel method's options over live settings; `initImage` starts from a dropped image; `magnitude` is MaCo's (GET /api/spectrum). */
+export function pixelOptionsFor(get: () => LiveSettings, initImage?: Nchw, magnitude?: Float64Array): PixelOptions {
   const s0 = get();
-  const o = pixelOptions(s0.method, { steps: s0.steps, seed: s0.seed, l2: s0.l2, tv: s0.tv, initImage });
+  const o = pixelOptions(s0.method, { steps: s0.steps, seed: s0.seed, l2: s0.l2, tv: s0.tv, initImage, magnitude });
   const jitter = Math.round(s0.jitter);
   if (jitter > 0) o.robust = o.robust ? { ...o.robust, jitter } : { pad: 0, jitter, jitter2: 0, scales: [1], rotate: [0] };
   Object.defineProperty(o, 'lr', { get: () => get().stepSize, enumerable: true });

@@ -44,6 +44,7 @@ export async function writeLivePage(dir: string, opts: WriteOptions = {}): Promi
       index[`${method}\n${objective}`] = resp;
       count++;
     }
+  if (info.spectrum) writeFileSync(join(dir, 'api', 'spectrum'), JSON.stringify(await programs.spectrum()));
   writeFileSync(join(dir, 'api', 'info'), JSON.stringify(info));
   writeFileSync(join(dir, 'api', 'programs.json'), JSON.stringify(index));
   return { files: files + count + 2, programs: count };

@@ -11,7 +11,7 @@ import { fusedPpgnProgram, type PpgnCodeProgram } from '../../src/optvis/param/p
 import { runPpgn } from '../../src/optvis/render/ppgn.ts';
 import { runPixel } from '../../src/optvis/render/pixel-run.ts';
 import { DISPLAY_INPUT } from '../../src/classifier/display-input.ts';
-import type { EncodeRequest, EncodeResponse, ErrorResponse, LiveInfo, ProgramKind, ProgramRequest, ProgramResponse } from '../../src/live/protocol.ts';
+import type { EncodeRequest, EncodeResponse, ErrorResponse, LiveInfo, ProgramKind, ProgramRequest, ProgramResponse, SpectrumResponse } from '../../src/live/protocol.ts';
 import { defaultSettings, dgnOptionsFor, pixelOptionsFor, ppgnOptionsFor, type LiveSettings } from '../../src/live/run-options.ts';
 import { configureOrt, createWebSession, ortWebVersion } from './ort-web.ts';
 
@@ -182,6 +182,22 @@ async function encode(image: Nchw): Promise<number[]> {
   return body.code;
 }
 
+let spectrum: Promise<Float64Array> | undefined;
+
+/** MaCo's fixed magnitude: the server's dataset spectrum (fetched once per page). */
+function magnitude(): Promise<Float64Array> {
+  if (!spectrum) {
+    spectrum = (async () => {
+      if (!info.spectrum) throw new Error('this server has no dataset spectrum for MaCo: start fviz serve with --dataset cifar10 (or an image folder)');
+      const body = (await (await fetch('api/spectrum')).json()) as SpectrumResponse | ErrorResponse;
+      if ('error' in body) throw new Error(body.error);
+      return Float64Array.from(body.magnitude);
+    })();
+    spectrum.catch(() => (spectrum = undefined));
+  }
+  return spectrum;
+}
+
 /** The compiled program for a method and objective, loaded into onnxruntime-web (once per page). */
 function program(method: ProgramKind, objective: string) {
   const key = `${method}\n${objective.trim()}`;
@@ -274,7 +290,8 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
         },
         release: async () => {},
       };
-      const res = await runPixel(watched, info.size, pixelOptionsFor(live, fromImage?.image), {}, onStep);
+      const mag = method === 'maco' ? await magnitude() : undefined;
+      const res = await runPixel(watched, info.size, pixelOptionsFor(live, fromImage?.image, mag), {}, onStep);
       run.history = res.history;
       draw(image, res.image);
     }
