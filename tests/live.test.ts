@@ -3,7 +3,7 @@
 // class logit over 20 steps and the image changes; its first frames match the same run in Node; a pixel
 // method runs; the sliders change the run; a dropped image starts one; bad input shows one clear line;
 // the server refuses a non-loopback bind unless asked.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -15,9 +15,20 @@ import { nodeDgnRun, nodePpgnRun } from '../src/live/reference.ts';
 import { defaultSettings, type LiveSettings } from '../src/live/run-options.ts';
 import type { LiveInfo } from '../src/live/protocol.ts';
 import { FvizError } from '../src/errors.ts';
+import { sharedDir } from '../src/shared-path.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
+
+/** MaCo's magnitude source for the server: a small image folder (one class folder of 12 shared photos) at a fixed path, so its spectrum is computed once and then read from the cache. */
+function spectrumImages(): string {
+  const dir = join(ARTIFACTS, 'live-spectrum-images');
+  const cls = join(dir, 'photos');
+  mkdirSync(cls, { recursive: true });
+  const photos = join(sharedDir(), 'datasets', 'imagenet-samples');
+  for (const f of readdirSync(photos).sort().slice(0, 12)) if (!existsSync(join(cls, f))) copyFileSync(join(photos, f), join(cls, f));
+  return dir;
+}
 
 /** What the callbacks run inside the page use of it (the tests compile without the DOM's types). */
 interface Live {
@@ -80,7 +91,7 @@ describe('the live page in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
     root = mkdtempSync(join(tmpdir(), 'fviz-live-'));
     mkdirSync(ARTIFACTS, { recursive: true });
-    server = await serveLive({ port: 0, dataset: 'cifar10' });
+    server = await serveLive({ port: 0, dataset: spectrumImages() });
     context = await chromium.launchPersistentContext(join(root, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -213,10 +224,10 @@ describe('the live page in headless Chromium', () => {
     expect(a.reduce((m, v, i) => m + Math.abs(v - b[i]!), 0) / a.length).toBeGreaterThan(0.02);
   }, 120_000);
 
-  it("runs MaCo with the server's dataset spectrum (fviz serve --dataset cifar10): the objective rises, the magnitude is the served one", async () => {
+  it("runs MaCo with the server's dataset spectrum (fviz serve --dataset DIR): the objective rises, the magnitude is the served one", async () => {
     const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
     expect(info.methods).toContain('maco');
-    expect(info.spectrum).toBe('cifar10');
+    expect(info.spectrum).toBe(join(ARTIFACTS, 'live-spectrum-images'));
     const r = await run({ ...defaultSettings(info, 'maco', 'class:cat'), steps: 30 });
     expect(r.error).toBeNull();
     expect(r.method).toBe('maco');
@@ -225,7 +236,7 @@ describe('the live page in headless Chromium', () => {
     const served = (await (await fetch(new URL('api/spectrum', server.url))).json()) as { magnitude: number[] };
     expect(served.magnitude).toHaveLength(3 * info.size[0] * info.size[1]);
     expect(served.magnitude[0]!).toBeGreaterThan(served.magnitude[5]!); // the DC term dominates a natural image's spectrum
-  }, 240_000);
+  }, 120_000);
 
   it('runs a pixel method (l2): the objective rises', async () => {
     const r = await run({ method: 'l2', objective: 'class:cat', seed: 0, steps: 30, stepSize: 0.05, l2: 0.5, tv: 0, jitter: 0 });
