@@ -175,7 +175,8 @@ describe('the live page in headless Chromium', () => {
   it("runs PPGN-h with the card's settings: log p(cat) rises over 20 steps (seeds 0-2), the image changes, the first frames match Node's", async () => {
     const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
     const s = { ...defaultSettings(info, 'ppgn', 'class:cat'), steps: 20 };
-    expect(s).toMatchObject({ eps1: 1, eps2: 2, eps3: 3, stepSize: 0.05 });
+    // The page starts PPGN from the generator card's settings.
+    expect(s).toMatchObject({ eps1: info.ppgn!.eps1, eps2: info.ppgn!.eps2, eps3: info.ppgn!.eps3, stepSize: info.ppgn!.lr });
     const gains: number[] = [];
     let ppgn: PageRun | undefined;
     for (const seed of [0, 1, 2]) {
