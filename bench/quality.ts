@@ -2,6 +2,7 @@
 // embedded judge (a VGG-style CIFAR-10 classifier trained apart, never optimized against). Every method on the
 // ten classes x 4 seeds with its defaults, through `fviz compare --judge embedded-judge --dataset cifar10`; one
 // line per method and a targets line for the best learned prior. Not a timed bench: it runs only when named.
+// FVIZ_QUALITY_METHODS=ppgn,dgn,maco limits the methods; FVIZ_QUALITY_RESUME=1 keeps the finished runs.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { compare } from '../src/compare/index.ts';
@@ -29,7 +30,7 @@ export const qualityBench: Bench = {
     const res = await compare({
       objectives: labels.map((l) => `class:${l}`),
       generator: 'embedded',
-      methods: ['ppgn', 'dgn', 'maco', ...PIXEL_METHODS],
+      methods: process.env['FVIZ_QUALITY_METHODS']?.split(',') ?? ['ppgn', 'dgn', 'maco', ...PIXEL_METHODS],
       seeds,
       judge: 'embedded-judge',
       dataset: 'cifar10',
