@@ -19,7 +19,7 @@ import { runDgnAm } from '../src/optvis/render/dgn.ts';
 const server = await serveLive({ port: 0 });
 const info = server.programs.info();
 const prog = await server.programs.program({ method: 'dgn', objective: 'class:cat' });
-const s: LiveSettings = { method: 'dgn', objective: 'class:cat', seed: 3, steps: 20, stepSize: 0.25, codeL2: 0.99, noise: 0, jitter: 0, l2: 0, tv: 0 };
+const s: LiveSettings = { method: 'dgn', objective: 'class:cat', seed: 3, steps: 20, stepSize: 0.25, codeL2: 0.99, noise: 0, jitter: 0, l2: 0, tv: 0, eps1: 1, eps2: 2, eps3: 3 };
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let m = 0;
   for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));

@@ -3,7 +3,7 @@
 // class logit over 20 steps and the image changes; its first frames match the same run in Node; a pixel
 // method runs; the sliders change the run; a dropped image starts one; bad input shows one clear line;
 // the server refuses a non-loopback bind unless asked.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -11,13 +11,24 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveLive, type LiveServer } from '../src/live/server.ts';
 import { writeLivePage } from '../src/live/write.ts';
-import { nodeDgnRun } from '../src/live/reference.ts';
-import type { LiveSettings } from '../src/live/run-options.ts';
+import { nodeDgnRun, nodePpgnRun } from '../src/live/reference.ts';
+import { defaultSettings, type LiveSettings } from '../src/live/run-options.ts';
 import type { LiveInfo } from '../src/live/protocol.ts';
 import { FvizError } from '../src/errors.ts';
+import { sharedDir } from '../src/shared-path.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
+
+/** MaCo's magnitude source for the server: a small image folder (one class folder of 12 shared photos) at a fixed path, so its spectrum is computed once and then read from the cache. */
+function spectrumImages(): string {
+  const dir = join(ARTIFACTS, 'live-spectrum-images');
+  const cls = join(dir, 'photos');
+  mkdirSync(cls, { recursive: true });
+  const photos = join(sharedDir(), 'datasets', 'imagenet-samples');
+  for (const f of readdirSync(photos).sort().slice(0, 12)) if (!existsSync(join(cls, f))) copyFileSync(join(photos, f), join(cls, f));
+  return dir;
+}
 
 /** What the callbacks run inside the page use of it (the tests compile without the DOM's types). */
 interface Live {
@@ -80,7 +91,7 @@ describe('the live page in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
     root = mkdtempSync(join(tmpdir(), 'fviz-live-'));
     mkdirSync(ARTIFACTS, { recursive: true });
-    server = await serveLive({ port: 0 });
+    server = await serveLive({ port: 0, dataset: spectrumImages() });
     context = await chromium.launchPersistentContext(join(root, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -110,6 +121,8 @@ describe('the live page in headless Chromium', () => {
     expect(state.coi).toBe(true);
     expect(state.methods).toContain('dgn');
     expect(state.methods).toContain('l2');
+    expect(state.methods).toContain('ppgn');
+    expect(state.methods).toContain('fourier');
     expect(state.model).toContain('generator.onnx');
     const wasm = await fetch(new URL('ort/ort-wasm-simd-threaded.wasm', server.url));
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
@@ -119,7 +132,7 @@ describe('the live page in headless Chromium', () => {
   });
 
   let dgn: PageRun;
-  const dgnSettings: LiveSettings = { method: 'dgn', objective: 'class:cat', seed: 2, steps: 20, stepSize: 0.25, codeL2: 0.99, noise: 0, jitter: 0, l2: 0, tv: 0 };
+  const dgnSettings: LiveSettings = { method: 'dgn', objective: 'class:cat', seed: 2, steps: 20, stepSize: 0.25, codeL2: 0.99, noise: 0, jitter: 0, l2: 0, tv: 0, eps1: 1, eps2: 2, eps3: 3 };
 
   it('runs DGN-AM on the embedded pair: the class logit rises over 20 steps (seeds 0-2) and the image changes', async () => {
     const gains: number[] = [];
@@ -157,6 +170,73 @@ describe('the live page in headless Chromium', () => {
     expect(perStep[1]).toBeLessThan(1e-4);
     expect(perStep[2]).toBeLessThan(1e-4);
     expect(objective[0]).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it("runs PPGN-h with the card's settings: log p(cat) rises over 20 steps (seeds 0-2), the image changes, the first frames match Node's", async () => {
+    const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
+    const s = { ...defaultSettings(info, 'ppgn', 'class:cat'), steps: 20 };
+    // The page starts PPGN from the generator card's settings.
+    expect(s).toMatchObject({ eps1: info.ppgn!.eps1, eps2: info.ppgn!.eps2, eps3: info.ppgn!.eps3, stepSize: info.ppgn!.lr });
+    const gains: number[] = [];
+    let ppgn: PageRun | undefined;
+    for (const seed of [0, 1, 2]) {
+      ppgn = await run({ ...s, seed }, 21);
+      expect(ppgn.error).toBeNull();
+      expect(ppgn.method).toBe('ppgn');
+      expect(ppgn.history).toHaveLength(21);
+      // log p(cat | image): negative, and higher after 20 steps.
+      expect(ppgn.history[0]![0]!).toBeLessThan(0);
+      gains.push(ppgn.history[20]![0]! - ppgn.history[0]![0]!);
+    }
+    expect(gains.every((g) => g > 0.3), `gains ${gains}`).toBe(true);
+    const a = ppgn!.frames[0]!;
+    const b = ppgn!.frames[20]!;
+    expect(a.reduce((m, v, i) => m + Math.abs(v - b[i]!), 0) / a.length).toBeGreaterThan(0.05);
+    // The same served bytes through the same loop in Node, same seed: the first frames agree.
+    const id = (await (await fetch(new URL('api/program', server.url), { method: 'POST', body: JSON.stringify({ method: 'ppgn', objective: 'class:cat' }) })).json()) as { id: string };
+    const node = await nodePpgnRun(server.programs.get(id.id)!, info, { ...s, seed: 2 }, { threads: 1, keepFrames: 3 });
+    const perStep = node.frames.map((f, i) => f.reduce((m, v, k) => Math.max(m, Math.abs(v - ppgn!.frames[i]![k]!)), 0));
+    writeFileSync(join(ARTIFACTS, 'live-ppgn.json'), JSON.stringify({ logpGains: gains, seed2: ppgn!.history.map((h) => h[0]), maxAbsImageDiffPerStepVsNode: perStep }, null, 1));
+    for (let i = 0; i < 3; i++) expect(perStep[i], `frame ${i}`).toBeLessThan(1e-4);
+    expect(Math.abs(node.history[0]![0]! - ppgn!.history[0]![0]!)).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('the PPGN sliders change the run: eps2 = 0 (the condition term off) no longer raises log p like eps2 = 2', async () => {
+    const base = { method: 'ppgn', objective: 'class:cat', seed: 0, steps: 10, stepSize: 0.05, eps1: 1, eps3: 0 };
+    const pulled = await run({ ...base, eps2: 2 });
+    await page.locator('#eps2').fill('0');
+    expect(await page.locator('output[for=eps2]').textContent()).toBe('0');
+    const free = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).run());
+    expect(free.error).toBeNull();
+    expect(free.history[0]![0]).toBeCloseTo(pulled.history[0]![0]!, 5);
+    const gain = (r: PageRun) => r.history.at(-1)![0]! - r.history[0]![0]!;
+    expect(gain(pulled), `gains ${gain(pulled)} vs ${gain(free)}`).toBeGreaterThan(gain(free) + 0.3);
+  }, 120_000);
+
+  it("runs the Fourier method (Lucid's decorrelated spectrum, in the page in float64): the objective rises", async () => {
+    const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
+    const r = await run({ ...defaultSettings(info, 'fourier', 'class:cat'), steps: 30 }, 31);
+    expect(r.error).toBeNull();
+    expect(r.method).toBe('fourier');
+    writeFileSync(join(ARTIFACTS, 'live-fourier.json'), JSON.stringify({ objective: r.history.map((h) => h[0]) }, null, 1));
+    expect(r.history.at(-1)![0]!).toBeGreaterThan(r.history[0]![0]! + 1);
+    const a = r.frames[0]!;
+    const b = r.frames.at(-1)!;
+    expect(a.reduce((m, v, i) => m + Math.abs(v - b[i]!), 0) / a.length).toBeGreaterThan(0.02);
+  }, 120_000);
+
+  it("runs MaCo with the server's dataset spectrum (fviz serve --dataset DIR): the objective rises, the magnitude is the served one", async () => {
+    const info = await page.evaluate(async () => (await (globalThis as unknown as Browser).fvizLive).info);
+    expect(info.methods).toContain('maco');
+    expect(info.spectrum).toBe(join(ARTIFACTS, 'live-spectrum-images'));
+    const r = await run({ ...defaultSettings(info, 'maco', 'class:cat'), steps: 30 });
+    expect(r.error).toBeNull();
+    expect(r.method).toBe('maco');
+    writeFileSync(join(ARTIFACTS, 'live-maco.json'), JSON.stringify({ objective: r.history.map((h) => h[0]) }, null, 1));
+    expect(r.history.at(-1)![0]!).toBeGreaterThan(r.history[0]![0]! + 1);
+    const served = (await (await fetch(new URL('api/spectrum', server.url))).json()) as { magnitude: number[] };
+    expect(served.magnitude).toHaveLength(3 * info.size[0] * info.size[1]);
+    expect(served.magnitude[0]!).toBeGreaterThan(served.magnitude[5]!); // the DC term dominates a natural image's spectrum
   }, 120_000);
 
   it('runs a pixel method (l2): the objective rises', async () => {
@@ -232,6 +312,17 @@ describe('the live page in headless Chromium', () => {
     const mean = (c: number) => f0.slice(c * hw, (c + 1) * hw).reduce((a, v) => a + v, 0) / hw;
     expect(mean(0), `channel means ${mean(0)}, ${mean(1)}, ${mean(2)}`).toBeGreaterThan(mean(1) + 0.1);
     expect(mean(0)).toBeGreaterThan(mean(2) + 0.1);
+
+    // PPGN-h starts from the same code.
+    await page.evaluate(async () => {
+      const live = await (globalThis as unknown as Browser).fvizLive;
+      live.set({ method: 'ppgn', objective: 'class:cat', steps: 3, seed: 0, stepSize: 0.05, eps1: 1, eps2: 2, eps3: 3 });
+      live.keepFrames(1);
+    });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+    const ppgnFromCode = await droppedRun('ppgn');
+    expect(ppgnFromCode.error).toBeNull();
+    expect(ppgnFromCode.frames[0]).toEqual(f0);
   }, 120_000);
 
   it('bad input shows one clear message: a file that is not an image, an objective naming no unit', async () => {
@@ -255,7 +346,7 @@ describe('the live page in headless Chromium', () => {
   it('a static build written into an atlas folder runs the programs written with it (fviz serve --write-to, --atlas)', async () => {
     const atlas = join(root, 'atlas');
     const w = await writeLivePage(join(atlas, 'live'), { objectives: ['class:cat'], programs: server.programs });
-    expect(w.programs).toBe(2);
+    expect(w.programs).toBe(3);
     const other = await serveLive({ port: 0, atlas });
     try {
       const p = await context.newPage();

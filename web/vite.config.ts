@@ -11,7 +11,7 @@ export default defineConfig({
   logLevel: 'warn',
   resolve: {
     conditions: ['onnxruntime-web-use-extern-wasm', 'browser', 'import', 'module', 'default'],
-    alias: [{ find: /^.*\/param\/fourier-image\.ts$/, replacement: fileURLToPath(new URL('./live/no-fourier.ts', import.meta.url)) }],
+    alias: [{ find: /^.*\/param\/fourier-image\.ts$/, replacement: fileURLToPath(new URL('./live/fourier-in-page.ts', import.meta.url)) }],
   },
   build: {
     target: 'es2022',

@@ -13,10 +13,12 @@ import { readModel } from '../onnx/proto.ts';
 import { parseObjective } from '../optvis/objectives/parse.ts';
 import { checkObjectiveNames } from '../optvis/objectives/check.ts';
 import { DgnProgram } from '../optvis/param/generator.ts';
+import { PpgnProgram } from '../optvis/param/ppgn.ts';
+import { ppgnCodeLayer, ppgnSettings } from '../optvis/render/visualize-ppgn.ts';
 import { pixelNetwork } from '../optvis/render/pixel.ts';
 import type { ProgramMeta } from '../optvis/objectives/program-run.ts';
 import { ortVersion } from '../runtime/session.ts';
-import { LIVE_PIXEL_METHODS, type LiveInfo, type ProgramRequest, type ProgramResponse } from './protocol.ts';
+import { LIVE_PIXEL_METHODS, type LiveInfo, type ProgramKind, type ProgramRequest, type ProgramResponse, type SpectrumResponse } from './protocol.ts';
 
 export interface CompiledProgram extends ProgramResponse {
   data: Uint8Array;
@@ -25,6 +27,8 @@ export interface CompiledProgram extends ProgramResponse {
 export interface LiveModelOptions {
   model?: string;
   generator?: string;
+  /** MaCo's magnitude: the average spectrum of this dataset (cifar10 or an image folder); without it the page offers no 'maco'. */
+  dataset?: string;
 }
 
 /** The model pair of one server, its info for the page, and its compiled programs. */
@@ -35,12 +39,22 @@ export class LivePrograms {
   private prepared: { cls?: Model; gen?: Model } = {};
   private readonly programs = new Map<string, Promise<CompiledProgram>>();
   private readonly byId = new Map<string, CompiledProgram>();
+  /** The classifier tensor the generator inverts (PPGN's prior), or why PPGN cannot run here. */
+  private readonly codeLayer: { layer: string } | { why: string };
+  private readonly dataset: string | undefined;
+  private magnitude?: Promise<number[]>;
 
   constructor(opts: LiveModelOptions = {}) {
     this.classifier = resolveClassifier(opts.model);
     const g = opts.generator ?? defaultGenerator(opts.model);
     this.generator = g ? resolveGenerator(g) : undefined;
     this.raw = readModel(this.classifier.modelPath);
+    this.dataset = opts.dataset;
+    try {
+      this.codeLayer = this.generator ? { layer: ppgnCodeLayer(this.generator, this.classifier) } : { why: 'method ppgn needs a generator: start fviz serve with --generator G' };
+    } catch (e) {
+      this.codeLayer = { why: e instanceof Error ? e.message : String(e) };
+    }
   }
 
   info(): LiveInfo {
@@ -55,7 +69,7 @@ export class LivePrograms {
       size: c.card.input.size as [number, number],
       labels,
       examples: [...labels.slice(0, 10).map((l) => `class:${l}`), ...convs.slice(-3).map((t) => `${t}:0`)],
-      methods: [...(gen ? ['dgn'] : []), ...LIVE_PIXEL_METHODS],
+      methods: [...(gen ? ['dgn'] : []), ...(gen && 'layer' in this.codeLayer ? ['ppgn'] : []), ...LIVE_PIXEL_METHODS, ...(this.dataset ? ['maco'] : [])],
       dgn: gen
         ? {
             steps: dgn?.steps ?? 200,
@@ -68,6 +82,8 @@ export class LivePrograms {
             encoder: gen.card.encoder ?? null,
           }
         : null,
+      ppgn: gen && 'layer' in this.codeLayer ? ppgnSettings(gen.card) : null,
+      spectrum: this.dataset ?? null,
       ortVersion,
     };
   }
@@ -86,8 +102,9 @@ export class LivePrograms {
 
   /** The compiled program for a request (compiled on first use, then shared). */
   program(req: ProgramRequest): Promise<CompiledProgram> {
-    if (req.method !== 'dgn' && req.method !== 'pixel') throw new FvizError(`method '${String(req.method)}': the live page runs 'dgn' or 'pixel' programs`);
+    if (req.method !== 'dgn' && req.method !== 'ppgn' && req.method !== 'pixel') throw new FvizError(`method '${String(req.method)}': the live page runs 'dgn', 'ppgn' or 'pixel' programs`);
     if (req.method === 'dgn' && !this.generator) throw new FvizError('method dgn needs a generator: start fviz serve with --generator G');
+    if (req.method === 'ppgn' && 'why' in this.codeLayer) throw new FvizError(this.codeLayer.why);
     this.check(req.objective);
     const key = `${req.method}\n${req.objective.trim()}`;
     let p = this.programs.get(key);
@@ -111,11 +128,23 @@ export class LivePrograms {
     return { code: [...code], encoder };
   }
 
+  /** MaCo's fixed magnitude: the dataset's average spectrum at the classifier's size (computed once, cached on disk by analysis/spectrum.ts). */
+  spectrum(): Promise<SpectrumResponse> {
+    const dataset = this.dataset;
+    if (!dataset) return Promise.reject(new FvizError('method maco needs a dataset whose average spectrum is the fixed magnitude: start fviz serve with --dataset cifar10 (or an image folder)'));
+    if (!this.magnitude) {
+      const size = this.classifier.card.input.size as [number, number];
+      this.magnitude = import('../analysis/spectrum.ts').then(async (m) => [...(await m.averageSpectrum(dataset, size))]);
+      this.magnitude.catch(() => (this.magnitude = undefined));
+    }
+    return this.magnitude.then((magnitude) => ({ dataset, magnitude }));
+  }
+
   get(id: string): CompiledProgram | undefined {
     return this.byId.get(id);
   }
 
-  private async compile(method: 'dgn' | 'pixel', objective: string): Promise<CompiledProgram> {
+  private async compile(method: ProgramKind, objective: string): Promise<CompiledProgram> {
     const t0 = performance.now();
     const c = this.classifier;
     const size = c.card.input.size as [number, number];
@@ -123,7 +152,7 @@ export class LivePrograms {
     let data: Uint8Array;
     let meta: Record<string, unknown>;
     let terms: string[];
-    let code: { codeInput?: string; codeShape?: number[] } = {};
+    let code: { codeInput?: string; codeShape?: number[]; codeTensor?: string } = {};
     if (method === 'dgn') {
       const gen = this.generator!;
       this.prepared.gen ??= loadAtBatch(gen.modelPath, 1);
@@ -142,6 +171,25 @@ export class LivePrograms {
       meta = prog.entry.meta;
       terms = prog.labels;
       code = { codeInput: meta['codeInput'] as string, codeShape: meta['codeShape'] as number[] };
+    } else if (method === 'ppgn') {
+      const gen = this.generator!;
+      this.prepared.gen ??= loadAtBatch(gen.modelPath, 1);
+      const prog = await PpgnProgram.create({
+        generator: this.prepared.gen,
+        classifier: this.prepared.cls,
+        generatorCard: gen.card,
+        classifierCard: c.card,
+        codeLayer: (this.codeLayer as { layer: string }).layer,
+        objective,
+        names: this.names(),
+        threads: 1,
+      });
+      await prog.release();
+      if (!prog.entry) throw new FvizError(`the PPGN program for '${objective}' lifted weights out of the graph; the live page cannot load it`);
+      data = prog.entry.bytes;
+      meta = prog.entry.meta;
+      terms = prog.labels;
+      code = { codeInput: meta['codeInput'] as string, codeShape: meta['codeShape'] as number[], codeTensor: meta['codeTensor'] as string };
     } else {
       const net = await pixelNetwork({ classifier: this.prepared.cls, card: c.card, objective, names: this.names(), threads: 1 });
       await net.release();

@@ -153,6 +153,14 @@ export async function serveLive(opts: ServeOptions = {}): Promise<LiveServer> {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method} is not served: the page uses GET, and POST /api/program`);
     if (path === '/api/info') return sendJson(res, 200, programs.info());
+    if (path === '/api/spectrum') {
+      try {
+        return sendJson(res, 200, await programs.spectrum());
+      } catch (e) {
+        if (e instanceof FvizError) return sendError(res, 400, e.message);
+        return sendError(res, 500, `computing the average spectrum failed: ${oneLine(e)}`);
+      }
+    }
     const prog = /^\/api\/program\/([0-9a-f]{16})\.onnx$/.exec(path);
     if (prog) {
       const p = programs.get(prog[1]!);

@@ -37,13 +37,14 @@ export async function writeLivePage(dir: string, opts: WriteOptions = {}): Promi
   const index: Record<string, unknown> = {};
   let count = 0;
   for (const objective of objectives)
-    for (const method of info.generator ? (['dgn', 'pixel'] as const) : (['pixel'] as const)) {
+    for (const method of [...(info.generator ? (['dgn'] as const) : []), ...(info.ppgn ? (['ppgn'] as const) : []), 'pixel' as const]) {
       const p = await programs.program({ method, objective });
       const { data, ...resp } = p;
       writeFileSync(join(dir, 'api', 'program', `${p.id}.onnx`), data);
       index[`${method}\n${objective}`] = resp;
       count++;
     }
+  if (info.spectrum) writeFileSync(join(dir, 'api', 'spectrum'), JSON.stringify(await programs.spectrum()));
   writeFileSync(join(dir, 'api', 'info'), JSON.stringify(info));
   writeFileSync(join(dir, 'api', 'programs.json'), JSON.stringify(index));
   return { files: files + count + 2, programs: count };

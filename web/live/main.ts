@@ -1,15 +1,18 @@
 // The live page: pick a method and an objective, watch the optimization step by step. The loops are
-// Node's own (runDgnAm, runPixel from src/optvis, bundled); the programs come compiled from `fviz serve`
+// Node's own (runDgnAm, runPpgn, runPixel from src/optvis, bundled; the Fourier parameterization in float64,
+// fourier-in-page.ts); the programs come compiled from `fviz serve`
 // and run on onnxruntime-web. window.fvizLive lets a test or a bench drive a run and read its numbers.
 import type { Nchw } from '../../src/image/nchw.ts';
 import type { TensorData } from '../../src/onnx/ir.ts';
 import { ProgramRunner, type GradientProgram } from '../../src/optvis/objectives/program-run.ts';
 import { fusedCodeProgram, type CodeProgram } from '../../src/optvis/param/code.ts';
 import { runDgnAm } from '../../src/optvis/render/dgn.ts';
+import { fusedPpgnProgram, type PpgnCodeProgram } from '../../src/optvis/param/ppgn-step.ts';
+import { runPpgn } from '../../src/optvis/render/ppgn.ts';
 import { runPixel } from '../../src/optvis/render/pixel-run.ts';
 import { DISPLAY_INPUT } from '../../src/classifier/display-input.ts';
-import type { EncodeRequest, EncodeResponse, ErrorResponse, LiveInfo, ProgramRequest, ProgramResponse } from '../../src/live/protocol.ts';
-import { defaultSettings, dgnOptionsFor, pixelOptionsFor, type LiveSettings } from '../../src/live/run-options.ts';
+import type { EncodeRequest, EncodeResponse, ErrorResponse, LiveInfo, ProgramKind, ProgramRequest, ProgramResponse, SpectrumResponse } from '../../src/live/protocol.ts';
+import { defaultSettings, dgnOptionsFor, pixelOptionsFor, ppgnOptionsFor, type LiveSettings } from '../../src/live/run-options.ts';
 import { configureOrt, createWebSession, ortWebVersion } from './ort-web.ts';
 
 /** What a finished (or stopped) run leaves: enough to compare with Node's and to write run.json. */
@@ -17,11 +20,11 @@ export interface LiveRun {
   method: string;
   settings: LiveSettings;
   /** Settings at each step (sliders may move during a run). */
-  stepSettings: Pick<LiveSettings, 'stepSize' | 'codeL2' | 'noise'>[];
+  stepSettings: Pick<LiveSettings, 'stepSize' | 'codeL2' | 'noise' | 'eps1' | 'eps2' | 'eps3'>[];
   terms: string[];
   /** Objective per item at each step, then the final value. */
   history: number[][];
-  /** The image of the first `keepFrames` steps (DGN-AM: the generated image; pixel methods: what the network saw). */
+  /** The image of the first `keepFrames` steps (DGN-AM, PPGN: the generated image; pixel methods: what the network saw). */
   frames: number[][];
   /** Whether the run started from a dropped image. */
   fromImage: string | null;
@@ -48,7 +51,7 @@ function yieldToPage(): Promise<void> {
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const SLIDERS = ['stepSize', 'codeL2', 'noise', 'jitter', 'l2', 'tv'] as const;
+const SLIDERS = ['stepSize', 'codeL2', 'noise', 'jitter', 'l2', 'tv', 'eps1', 'eps2', 'eps3'] as const;
 
 const params = new URLSearchParams(location.search);
 const threads = configureOrt(Number(params.get('threads') ?? Math.min(4, navigator.hardwareConcurrency || 1)));
@@ -79,6 +82,9 @@ function settings(): LiveSettings {
     jitter: num('jitter'),
     l2: num('l2'),
     tv: num('tv'),
+    eps1: num('eps1'),
+    eps2: num('eps2'),
+    eps3: num('eps3'),
   };
 }
 
@@ -96,7 +102,8 @@ function showSliderValues(): void {
     const input = $(k) as HTMLInputElement;
     (input.nextElementSibling as HTMLOutputElement).value = input.value;
   }
-  document.body.className = settings().method === 'dgn' ? 'dgn' : 'pixel';
+  const m = settings().method;
+  document.body.className = m === 'dgn' || m === 'ppgn' ? m : 'pixel';
 }
 
 /** Draws item 0 of an N x 3 x H x W image in [0, 1] (clamped) onto a canvas. */
@@ -167,16 +174,32 @@ async function postProgram(req: ProgramRequest): Promise<ProgramResponse> {
 
 /** A dropped image's code through the generator card's encoder (run by the server). */
 async function encode(image: Nchw): Promise<number[]> {
-  if (info.static) throw new Error('this static page cannot encode an image for DGN-AM: run fviz serve, or choose a pixel method');
-  if (!info.dgn?.encoder) throw new Error('the generator card names no encoder, so DGN-AM cannot start from an image: choose a pixel method');
+  if (info.static) throw new Error('this static page cannot encode an image for DGN-AM or PPGN: run fviz serve, or choose a pixel method');
+  if (!info.dgn?.encoder) throw new Error('the generator card names no encoder, so DGN-AM and PPGN cannot start from an image: choose a pixel method');
   const r = await fetch('api/encode', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ image: Array.from(image.data) } satisfies EncodeRequest) });
   const body = (await r.json()) as EncodeResponse | ErrorResponse;
   if ('error' in body) throw new Error(body.error);
   return body.code;
 }
 
+let spectrum: Promise<Float64Array> | undefined;
+
+/** MaCo's fixed magnitude: the server's dataset spectrum (fetched once per page). */
+function magnitude(): Promise<Float64Array> {
+  if (!spectrum) {
+    spectrum = (async () => {
+      if (!info.spectrum) throw new Error('this server has no dataset spectrum for MaCo: start fviz serve with --dataset cifar10 (or an image folder)');
+      const body = (await (await fetch('api/spectrum')).json()) as SpectrumResponse | ErrorResponse;
+      if ('error' in body) throw new Error(body.error);
+      return Float64Array.from(body.magnitude);
+    })();
+    spectrum.catch(() => (spectrum = undefined));
+  }
+  return spectrum;
+}
+
 /** The compiled program for a method and objective, loaded into onnxruntime-web (once per page). */
-function program(method: 'dgn' | 'pixel', objective: string) {
+function program(method: ProgramKind, objective: string) {
   const key = `${method}\n${objective.trim()}`;
   let p = programs.get(key);
   if (!p) {
@@ -216,7 +239,7 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
     if (step < keepFrames) run.frames.push(Array.from(img.data as Float32Array));
     if (frameSteps.has(step)) keepFrame(step, img);
     const cur = live();
-    run.stepSettings.push({ stepSize: cur.stepSize, codeL2: cur.codeL2, noise: cur.noise });
+    run.stepSettings.push({ stepSize: cur.stepSize, codeL2: cur.codeL2, noise: cur.noise, eps1: cur.eps1, eps2: cur.eps2, eps3: cur.eps3 });
     step++;
   };
   const onStep = (i: number, perItem: number[]) => {
@@ -225,7 +248,7 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
     if (i % 2 === 0 || i === s.steps - 1) plot(run.history);
   };
   status(`compiling ${method} ${s.objective} on the server...`);
-  const { resp, runner } = await program(method === 'dgn' ? 'dgn' : 'pixel', s.objective);
+  const { resp, runner } = await program(method === 'dgn' || method === 'ppgn' ? method : 'pixel', s.objective);
   run.terms = resp.terms;
   status(`running ${resp.terms.join(' + ')}`);
   const t0 = performance.now();
@@ -244,6 +267,20 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
       const init = fromImage ? Float32Array.from(await encode(fromImage.image)) : undefined;
       const res = await runDgnAm(watched, dgnOptionsFor(info, live, { onStep: (x) => onStep(x.step, x.perItem), ...(init ? { init } : {}) }));
       run.history = res.history;
+    } else if (method === 'ppgn') {
+      const inner = fusedPpgnProgram(runner, resp.codeInput!, resp.codeShape!, resp.codeTensor!);
+      const watched: PpgnCodeProgram = {
+        codeShape: inner.codeShape,
+        async run(code) {
+          await beforeStep();
+          const r = await inner.run(code);
+          onImage(r.image);
+          return r;
+        },
+      };
+      const init = fromImage ? Float32Array.from(await encode(fromImage.image)) : undefined;
+      const res = await runPpgn(watched, ppgnOptionsFor(info, live, { onStep: (x) => onStep(x.step, x.perItem), ...(init ? { init } : {}) }));
+      run.history = res.history;
     } else {
       const watched: GradientProgram = {
         async run(feeds) {
@@ -253,7 +290,8 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
         },
         release: async () => {},
       };
-      const res = await runPixel(watched, info.size, pixelOptionsFor(live, fromImage?.image), {}, onStep);
+      const mag = method === 'maco' ? await magnitude() : undefined;
+      const res = await runPixel(watched, info.size, pixelOptionsFor(live, fromImage?.image, mag), {}, onStep);
       run.history = res.history;
       draw(image, res.image);
     }

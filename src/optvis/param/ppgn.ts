@@ -9,50 +9,21 @@ import { cloneModel } from '../../onnx/ir.ts';
 import { composeModels } from '../../onnx/compose.ts';
 import { DISPLAY_INPUT, withDisplayInput } from '../../classifier/card.ts';
 import { findPreSoftmax, singleLogitsOutput } from '../../classifier/logits.ts';
-import { Rng } from '../../util/rng.ts';
-import { asNchw, type Nchw } from '../../image/nchw.ts';
 import { ObjectiveGradient } from '../objectives/gradient.ts';
 import { resolveTensor } from '../objectives/build.ts';
-import { appendBridge, clipInPlace, DGN_IMAGE, type DgnProgramOptions } from './generator.ts';
+import { appendBridge, DGN_IMAGE, type DgnProgramOptions } from './generator.ts';
+import { fusedPpgnProgram, type PpgnCodeProgram, type PpgnEval } from './ppgn-step.ts';
+import type { BuiltProgram } from '../../runtime/cached-session.ts';
 import type { SessionOptions } from '../../runtime/session.ts';
-import type { FusedParam } from './param.ts';
 
 /** The log-probabilities appended to the classifier: `class:K` means log p(K | x) under PPGN. */
 export const PPGN_LOG_PROB = 'ppgn_log_prob';
 
-/** The sampler's settings (sampler.py and the class-conditional script of Evolving-AI-Lab/ppgn). */
-export interface PpgnSettings {
-  steps: number;
-  /** Step size at the first and the last step (linear in between). */
-  lr: number;
-  lrEnd: number;
-  /** Multipliers of the prior term R(h) - h, the condition term and the noise std. */
-  eps1: number;
-  eps2: number;
-  eps3: number;
-  /** Noise std the schedule falls to, linearly from eps3 as lr to lrEnd (absent: eps3 throughout). A chain that explores with noise
-   * early and settles without it ends near a mode it found on its own. */
-  eps3End?: number;
-  /** sampler.py divides the combined update by its mean |.| per item (step / mean|d| * d); false: the plain formula. */
-  normalize: boolean;
-}
-
-/** 1_class_conditional_sampling.sh: 200 iterations, lr 1 -> 1, eps1 1e-5, eps2 1, eps3 1e-17, normalized step. */
-export const NGUYEN_PPGN: PpgnSettings = { steps: 200, lr: 1, lrEnd: 1, eps1: 1e-5, eps2: 1, eps3: 1e-17, normalize: true };
+export { NGUYEN_PPGN, ppgnCode, ppgnDirection, ppgnUpdate, fusedPpgnProgram, type PpgnCodeProgram, type PpgnEval, type PpgnSettings } from './ppgn-step.ts';
 
 export interface PpgnProgramOptions extends DgnProgramOptions {
   /** The classifier tensor the generator inverts (the encoder's layer, e.g. fc6). */
   codeLayer: string;
-}
-
-export interface PpgnEval {
-  /** Objective per item (log p(y | x) for class objectives). */
-  perItem: number[];
-  /** d objective / d h, [N, code]. */
-  grad: Float32Array;
-  /** R(h) = E(G(h)), [N, code]. */
-  recon: Float32Array;
-  image: Nchw;
 }
 
 /** The classifier with a LogSoftmax on its logits, named PPGN_LOG_PROB. */
@@ -69,14 +40,22 @@ function withLogProb(cls: Model, preSoftmax: string | undefined, aliases: Record
 }
 
 /** Generator -> bridge -> classifier (+ log softmax) compiled once: objective, d objective / dh, image and E(G(h)). */
-export class PpgnProgram {
+export class PpgnProgram implements PpgnCodeProgram {
+  /** The compiled bytes and their ProgramMeta (with codeInput, codeShape and codeTensor): what the live page loads; absent for a cached program. */
+  entry?: BuiltProgram;
+  private readonly fused: PpgnCodeProgram;
+
   private constructor(
     private readonly prog: ObjectiveGradient,
     readonly codeInput: string,
     readonly codeShape: number[],
     private readonly codeTensor: string,
     readonly labels: string[],
-  ) {}
+  ) {
+    this.fused = fusedPpgnProgram(prog, codeInput, codeShape, codeTensor);
+    const entry = prog.compiledEntry();
+    if (entry) this.entry = { bytes: entry.bytes, meta: { ...entry.meta, codeInput, codeShape, codeTensor } };
+  }
 
   /** Generator -> bridge -> classifier (+ log softmax) as one model; the code tensor it exposes. */
   private static compose(opts: Omit<PpgnProgramOptions, 'objective'>): { whole: Model; codeIn: string; codeTensor: string } {
@@ -129,56 +108,11 @@ export class PpgnProgram {
     return new PpgnProgram(prog, code.name, code.shape as number[], prog.extra['codeTensor'] as string, prog.terms.map((t) => t.label));
   }
 
-  async run(code: Float32Array): Promise<PpgnEval> {
-    const r = await this.prog.run({ [this.codeInput]: { dtype: 'float32', dims: this.codeShape, data: code } });
-    return {
-      perItem: r.perItem,
-      grad: r.grads.get(this.codeInput)!.data as Float32Array,
-      recon: Float32Array.from(r.outputs[this.codeTensor]!.data as Float32Array),
-      image: asNchw(r.outputs[DISPLAY_INPUT]!, 'generated image'),
-    };
+  run(code: Float32Array): Promise<PpgnEval> {
+    return this.fused.run(code);
   }
 
   release(): Promise<void> {
     return this.prog.release();
   }
-}
-
-/** The sampler's direction before noise: e1 (R(h) - h) + e2 g, in float64 per value. */
-export function ppgnDirection(h: Float32Array, recon: Float32Array, grad: Float32Array, s: Pick<PpgnSettings, 'eps1' | 'eps2'>): Float64Array {
-  const d = new Float64Array(h.length);
-  for (let k = 0; k < h.length; k++) d[k] = s.eps1 * (recon[k]! - h[k]!) + s.eps2 * grad[k]!;
-  return d;
-}
-
-/**
- * One PPGN-h update of h in place from its direction d (ppgnDirection): d += N(0, e3^2) drawn from `rng`,
- * h += step * d (or step / mean|d| * d per item when normalizing, as sampler.py), then clip to the bounds.
- */
-export function ppgnUpdate(h: Float32Array, d: Float64Array, s: Pick<PpgnSettings, 'eps3' | 'normalize'>, step: number, unit: number, rng: Rng, lower?: Float32Array, upper?: Float32Array): void {
-  if (s.eps3 > 0) for (let k = 0; k < d.length; k++) d[k]! += s.eps3 * rng.normal();
-  for (let item = 0; item * unit < h.length; item++) {
-    let scale = step;
-    if (s.normalize) {
-      let sum = 0;
-      for (let k = item * unit; k < (item + 1) * unit; k++) sum += Math.abs(d[k]!);
-      if (!(sum > 0)) continue;
-      scale = step / (sum / unit);
-    }
-    for (let k = item * unit; k < (item + 1) * unit; k++) h[k] = h[k]! + scale * d[k]!;
-  }
-  clipInPlace(h, lower, upper, unit);
-}
-
-/** The code as a fused parameterization whose "gradient" is the sampler's direction (prior + condition). */
-export function ppgnCode(program: PpgnProgram, code: Float32Array, s: Pick<PpgnSettings, 'eps1' | 'eps2'>, onEval?: (e: PpgnEval) => void): FusedParam {
-  return {
-    values: code,
-    itemSize: program.codeShape[program.codeShape.length - 1]!,
-    async evaluate() {
-      const e = await program.run(code);
-      onEval?.(e);
-      return { perItem: e.perItem, grad: Float32Array.from(ppgnDirection(code, e.recon, e.grad, s)), image: e.image };
-    },
-  };
 }

@@ -1,10 +1,11 @@
 // PPGN-h sampling through the render loop: the code is a fused parameterization whose direction is
 // e1 (R(h) - h) + e2 d log p(y|x) / dh (param/ppgn.ts); the optimizer adds the noise, takes the (normalized)
-// step and clips to the bounds. A chain of samples is the loop's frames every K steps.
+// step and clips to the bounds. A chain of samples is the loop's frames every K steps. It loads no compiler
+// and no Node module: the live page runs it on onnxruntime-web.
 import type { Nchw } from '../../image/nchw.ts';
 import { Rng } from '../../util/rng.ts';
-import { initialCode } from '../param/generator.ts';
-import { ppgnCode, ppgnUpdate, type PpgnProgram, type PpgnSettings } from '../param/ppgn.ts';
+import { initialCode } from '../param/code.ts';
+import { ppgnCode, ppgnUpdate, type PpgnCodeProgram, type PpgnSettings } from '../param/ppgn-step.ts';
 import type { CodeRunOptions } from './dgn.ts';
 import { render } from './loop.ts';
 import { linearStep, type Optimizer } from './optimizers.ts';
@@ -37,7 +38,7 @@ class PpgnStep implements Optimizer {
 }
 
 /** The sampler's steps from the initial code; `frames` keeps the chain. */
-export async function runPpgn(program: PpgnProgram, o: PpgnOptions): Promise<PpgnResult> {
+export async function runPpgn(program: PpgnCodeProgram, o: PpgnOptions): Promise<PpgnResult> {
   const shape = program.codeShape;
   const unit = shape[shape.length - 1]!;
   const code = initialCode(shape, o);

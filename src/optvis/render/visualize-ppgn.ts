@@ -37,8 +37,9 @@ export function ppgnSettings(card: Generator['card'], overrides: Partial<PpgnSet
   return s;
 }
 
-function codeLayerOf(opts: PpgnVisualizeOptions, generator: Generator, classifier: Classifier): string {
-  if (opts.codeLayer) return opts.codeLayer;
+/** The classifier tensor the generator inverts: `given`, else the card's encoder's tensor (in this classifier), else the classifier card's codeLayer. */
+export function ppgnCodeLayer(generator: Generator, classifier: Classifier, given?: string): string {
+  if (given) return given;
   const enc = generator.card.encoder;
   if (!enc) {
     if (classifier.card.codeLayer) return classifier.card.codeLayer;
@@ -59,7 +60,7 @@ export async function visualizePpgn(opts: PpgnVisualizeOptions): Promise<Visuali
   const classifier = resolveClassifier(opts.model, opts.input);
   const generator = resolveGenerator(opts.generator);
   if (opts.toClassifier) generator.card.toClassifier = opts.toClassifier;
-  const codeLayer = codeLayerOf(opts, generator, classifier);
+  const codeLayer = ppgnCodeLayer(generator, classifier, opts.codeLayer);
   const every = opts.every ?? 0;
   if (opts.samples !== undefined && (!Number.isInteger(opts.samples) || opts.samples < 1)) throw new FvizError(`--samples ${opts.samples} must be a positive integer`);
   if (opts.samples !== undefined && !(Number.isInteger(every) && every >= 1)) throw new FvizError('--samples N needs --every K (a positive number of steps between samples)');
