@@ -1,7 +1,7 @@
 // The live page's runs repeated in Node: the same served program bytes on onnxruntime-node, through the
 // same loops and options (run-options.ts): DGN-AM and PPGN-h. Tests compare the page's frames with these; the bench times both.
 import { ProgramRunner } from '../optvis/objectives/program-run.ts';
-import { fusedCodeProgram } from '../optvis/param/code.ts';
+import { fusedCodeProgram, watchCode } from '../optvis/param/code.ts';
 import { runDgnAm } from '../optvis/render/dgn.ts';
 import { fusedPpgnProgram } from '../optvis/param/ppgn-step.ts';
 import { runPpgn } from '../optvis/render/ppgn.ts';
@@ -21,54 +21,49 @@ export interface NodeDgnRun {
   stepMs: number[];
 }
 
-/** DGN-AM on `program` in Node with the page's settings. */
-export async function nodeDgnRun(program: CompiledProgram, info: LiveInfo, settings: LiveSettings, opts: { threads?: number; keepFrames?: number } = {}): Promise<NodeDgnRun> {
+type RunOpts = { threads?: number; keepFrames?: number };
+
+/** Opens the served bytes on onnxruntime-node and runs `loop` on the code program `wrap` makes, keeping frames and step times. */
+async function nodeCodeRun<E extends { image: { data: unknown } }>(
+  program: CompiledProgram,
+  opts: RunOpts,
+  wrap: (runner: ProgramRunner) => { readonly codeShape: number[]; run(code: Float32Array): Promise<E> },
+  loop: (watched: { readonly codeShape: number[]; run(code: Float32Array): Promise<E> }) => Promise<{ history: number[][] }>,
+): Promise<NodeDgnRun> {
   const runner = await ProgramRunner.open(program.data, program.meta, nodeSessions, { threads: opts.threads ?? 1 });
-  const inner = fusedCodeProgram(runner, program.codeInput!, program.codeShape!);
   const frames: Float32Array[] = [];
   const stepMs: number[] = [];
   let last = 0;
-  const watched = {
-    codeShape: inner.codeShape,
-    async run(code: Float32Array) {
-      const r = await inner.run(code);
-      const now = performance.now();
-      if (last) stepMs.push(now - last);
-      last = now;
-      if (frames.length < (opts.keepFrames ?? 0)) frames.push((r.image.data as Float32Array).slice());
-      return r;
-    },
-  };
+  const watched = watchCode(wrap(runner), (r) => {
+    const now = performance.now();
+    if (last) stepMs.push(now - last);
+    last = now;
+    if (frames.length < (opts.keepFrames ?? 0)) frames.push((r.image.data as Float32Array).slice());
+  });
   try {
-    const res = await runDgnAm(watched, dgnOptionsFor(info, () => settings));
+    const res = await loop(watched);
     return { history: res.history, frames, stepMs };
   } finally {
     await runner.release();
   }
 }
 
+/** DGN-AM on `program` in Node with the page's settings. */
+export function nodeDgnRun(program: CompiledProgram, info: LiveInfo, settings: LiveSettings, opts: RunOpts = {}): Promise<NodeDgnRun> {
+  return nodeCodeRun(
+    program,
+    opts,
+    (runner) => fusedCodeProgram(runner, program.codeInput!, program.codeShape!),
+    (watched) => runDgnAm(watched, dgnOptionsFor(info, () => settings)),
+  );
+}
+
 /** PPGN-h on `program` (a served 'ppgn' program) in Node with the page's settings: log p per step and the first frames. */
-export async function nodePpgnRun(program: CompiledProgram, info: LiveInfo, settings: LiveSettings, opts: { threads?: number; keepFrames?: number } = {}): Promise<NodeDgnRun> {
-  const runner = await ProgramRunner.open(program.data, program.meta, nodeSessions, { threads: opts.threads ?? 1 });
-  const inner = fusedPpgnProgram(runner, program.codeInput!, program.codeShape!, program.codeTensor!);
-  const frames: Float32Array[] = [];
-  const stepMs: number[] = [];
-  let last = 0;
-  const watched = {
-    codeShape: inner.codeShape,
-    async run(code: Float32Array) {
-      const r = await inner.run(code);
-      const now = performance.now();
-      if (last) stepMs.push(now - last);
-      last = now;
-      if (frames.length < (opts.keepFrames ?? 0)) frames.push(r.image.data.slice());
-      return r;
-    },
-  };
-  try {
-    const res = await runPpgn(watched, ppgnOptionsFor(info, () => settings));
-    return { history: res.history, frames, stepMs };
-  } finally {
-    await runner.release();
-  }
+export function nodePpgnRun(program: CompiledProgram, info: LiveInfo, settings: LiveSettings, opts: RunOpts = {}): Promise<NodeDgnRun> {
+  return nodeCodeRun(
+    program,
+    opts,
+    (runner) => fusedPpgnProgram(runner, program.codeInput!, program.codeShape!, program.codeTensor!),
+    (watched) => runPpgn(watched, ppgnOptionsFor(info, () => settings)),
+  );
 }

@@ -5,7 +5,7 @@
 import type { Nchw } from '../../src/image/nchw.ts';
 import type { TensorData } from '../../src/onnx/ir.ts';
 import { ProgramRunner, type GradientProgram } from '../../src/optvis/objectives/program-run.ts';
-import { fusedCodeProgram, type CodeProgram } from '../../src/optvis/param/code.ts';
+import { fusedCodeProgram, watchCode, type CodeProgram } from '../../src/optvis/param/code.ts';
 import { runDgnAm } from '../../src/optvis/render/dgn.ts';
 import { fusedPpgnProgram, type PpgnCodeProgram } from '../../src/optvis/param/ppgn-step.ts';
 import { runPpgn } from '../../src/optvis/render/ppgn.ts';
@@ -254,30 +254,12 @@ async function runOnce(state: { stop: boolean }, fromImage?: { name: string; ima
   const t0 = performance.now();
   try {
     if (method === 'dgn') {
-      const inner = fusedCodeProgram(runner, resp.codeInput!, resp.codeShape!);
-      const watched: CodeProgram = {
-        codeShape: inner.codeShape,
-        async run(code) {
-          await beforeStep();
-          const r = await inner.run(code);
-          onImage(r.image);
-          return r;
-        },
-      };
+      const watched: CodeProgram = watchCode(fusedCodeProgram(runner, resp.codeInput!, resp.codeShape!), (r) => onImage(r.image), beforeStep);
       const init = fromImage ? Float32Array.from(await encode(fromImage.image)) : undefined;
       const res = await runDgnAm(watched, dgnOptionsFor(info, live, { onStep: (x) => onStep(x.step, x.perItem), ...(init ? { init } : {}) }));
       run.history = res.history;
     } else if (method === 'ppgn') {
-      const inner = fusedPpgnProgram(runner, resp.codeInput!, resp.codeShape!, resp.codeTensor!);
-      const watched: PpgnCodeProgram = {
-        codeShape: inner.codeShape,
-        async run(code) {
-          await beforeStep();
-          const r = await inner.run(code);
-          onImage(r.image);
-          return r;
-        },
-      };
+      const watched: PpgnCodeProgram = watchCode(fusedPpgnProgram(runner, resp.codeInput!, resp.codeShape!, resp.codeTensor!), (r) => onImage(r.image), beforeStep);
       const init = fromImage ? Float32Array.from(await encode(fromImage.image)) : undefined;
       const res = await runPpgn(watched, ppgnOptionsFor(info, live, { onStep: (x) => onStep(x.step, x.perItem), ...(init ? { init } : {}) }));
       run.history = res.history;

@@ -25,6 +25,23 @@ export interface CodeProgram {
   run(code: Float32Array): Promise<DgnEval>;
 }
 
+/** A program over a code, watched: `before` runs ahead of each evaluation, `after` sees each result (frames, timings, painting). */
+export function watchCode<E>(
+  inner: { readonly codeShape: number[]; run(code: Float32Array): Promise<E> },
+  after: (r: E) => void,
+  before?: () => Promise<void>,
+): { readonly codeShape: number[]; run(code: Float32Array): Promise<E> } {
+  return {
+    codeShape: inner.codeShape,
+    async run(code) {
+      if (before) await before();
+      const r = await inner.run(code);
+      after(r);
+      return r;
+    },
+  };
+}
+
 /** A fused generator -> classifier program (compiled with the display image as an extra output) over a code. */
 export function fusedCodeProgram(prog: GradientProgram, codeInput: string, codeShape: number[]): CodeProgram & { evaluate(code: TensorData): Promise<DgnEval> } {
   const evaluate = async (code: TensorData): Promise<DgnEval> => {
