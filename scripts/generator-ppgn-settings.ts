@@ -29,10 +29,28 @@ const DEFAULT_GRID: Candidate[] = [
   { lr: 0.03, eps1: 1, eps2: 1, eps3: 3 },
   { lr: 0.05, eps1: 1, eps2: 1, eps3: 3 },
 ];
-/** A candidate: sampler settings, optionally with the std of the random initial code (initStd). */
+/**
+ * A candidate: sampler settings, optionally with the std of the random initial code (initStd) or a bank of
+ * initial codes (bank: a file of float32 codes, codeSize each, taken in turn by class and seed).
+ */
 type Candidate = Partial<PpgnSettings> & { initStd?: number; bank?: string };
 const grid = (arg('--grid') ? JSON.parse(arg('--grid')!) : DEFAULT_GRID) as Candidate[];
 const out = join(repoRoot, '.cache', 'ppgn-settings');
+
+const banks = new Map<string, Float32Array>();
+/** `count` codes of the bank file from code `first` on (wrapping around), one after another. */
+function bankCodes(file: string, first: number, count: number): Float32Array {
+  if (!banks.has(file)) banks.set(file, new Float32Array(readFileSync(file).buffer.slice(0)));
+  const codes = banks.get(file)!;
+  const unit = generator.card.codeSize;
+  const n = codes.length / unit;
+  const init = new Float32Array(unit * count);
+  for (let k = 0; k < count; k++) {
+    const j = (first + k) % n;
+    init.set(codes.subarray(j * unit, (j + 1) * unit), k * unit);
+  }
+  return init;
+}
 
 const classifier = resolveClassifier('embedded');
 const generator = resolveGenerator('embedded');
@@ -63,13 +81,7 @@ for (const [c, cand] of grid.entries()) {
     const dir = join(out, `c${c}`, label);
     const steps = cand.steps ?? 200;
     const { initStd, bank, ...settings } = cand;
-    let init: Float32Array | undefined;
-    if (bank) {
-      const codes = new Float32Array(readFileSync(bank).buffer.slice(0));
-      const n = codes.length / 256;
-      init = new Float32Array(256 * seeds);
-      for (let k = 0; k < seeds; k++) init.set(codes.subarray(((labels.indexOf(label) * seeds + k) % n) * 256, ((labels.indexOf(label) * seeds + k) % n) * 256 + 256), k * 256);
-    }
+    const init = bank ? bankCodes(bank, labels.indexOf(label) * seeds, seeds) : undefined;
     await visualizePpgn({ model: 'embedded', generator: 'embedded', objective: `class:${label}`, batch: seeds, seed: 1, settings, initStd, init, out: dir, frames: [Math.round(steps / 4), Math.round(steps / 2), steps] });
     const features: Float32Array[] = [];
     for (let k = 0; k < seeds; k++) {
