@@ -65,6 +65,10 @@ export async function visualizePpgn(opts: PpgnVisualizeOptions): Promise<Visuali
   if (opts.samples !== undefined && (!Number.isInteger(opts.samples) || opts.samples < 1)) throw new FvizError(`--samples ${opts.samples} must be a positive integer`);
   if (opts.samples !== undefined && !(Number.isInteger(every) && every >= 1)) throw new FvizError('--samples N needs --every K (a positive number of steps between samples)');
   const settings = ppgnSettings(generator.card, { ...opts.settings, steps: opts.samples !== undefined ? opts.samples * every : (opts.steps ?? opts.settings?.steps) });
+  for (const [flag, v] of [['--eps1', settings.eps1], ['--eps2', settings.eps2]] as const)
+    if (!Number.isFinite(v)) throw new FvizError(`${flag} ${v} must be a finite number`);
+  for (const [flag, v] of [['--eps3', settings.eps3], ['--eps3-end', settings.eps3End]] as const)
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new FvizError(`${flag} ${v} is a noise std: give a number >= 0`);
   const batch = opts.batch ?? 1;
   const names = { labels: classifier.labels, preSoftmax: classifier.card.preSoftmax, aliases: classifier.card.aliases };
   const objectiveText = typeof opts.objective === 'string' ? opts.objective : objectiveAst(opts.objective).text;
