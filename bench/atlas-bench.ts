@@ -1,12 +1,14 @@
 // Line `at`: the atlas's units per hour on the embedded classifier, batched against one unit at a time,
 // in the same run. One at a time: a program compiled per unit (batch 1) in this process, the atlas's own
-// renderer cut into shards of one; and a `fviz visualize` process per unit, what a user scripts without
-// the atlas. Batched: one program per shard of 16 units (item k maximizes unit k). Batched in lanes: two
-// shards of 8 side by side, one intra-op thread each. Every in-process variant renders and writes the same
-// 16 units of inception_4a/output (fourier, 128 steps). The reference machine is shared (2 cores, often
-// a load of 8), so besides wall-clock rates the line gives units per CPU-hour of this process (user +
-// system time), which other load disturbs far less; the variants alternate and each keeps its best pass.
-// Target: batched >= 2.5x one at a time.
+// renderer cut into shards of one, on one intra-op thread and on every core's (the better of the two is
+// the baseline); and a `fviz visualize` process per unit, what a user scripts without the atlas. Batched:
+// one program per shard of 16 units (item k maximizes unit k), on one thread (what batching alone gives
+// on this CPU), and as the atlas runs by default: shards on lane threads, one per core. Every in-process
+// variant renders and writes the same 32 units of inception_4a/output (fourier, 128 steps). The lanes'
+// threads are started once before the passes (their start is given apart), as the baseline's modules are
+// loaded before its passes. The reference machine is shared, so besides wall-clock rates the line gives
+// units per CPU-hour of this process (user + system time of every thread); the variants alternate and
+// each keeps its best pass. Target: the atlas's default >= 2.5x the better one-at-a-time.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -14,10 +16,12 @@ import { join } from 'node:path';
 import { resolveLayers } from '../src/atlas/atlas.ts';
 import { planAtlas, type AtlasPlan, type RenderShard } from '../src/atlas/plan.ts';
 import { renderShard, type RenderContext } from '../src/atlas/render.ts';
+import { defaultLanes, LanePool } from '../src/atlas/lanes.ts';
 import { resolveClassifier } from '../src/models/registry.ts';
 import { round, type Bench } from './registry.ts';
 
-const UNITS = 16;
+const UNITS = 32;
+const BATCH = 16;
 const STEPS = Number(process.env['FVIZ_BENCH_ATLAS_STEPS'] ?? 128);
 const LAYER = 'inception_4a/output';
 const METHOD = 'fourier';
@@ -33,11 +37,12 @@ interface Variant {
   threads?: number;
 }
 
-// One intra-op thread everywhere: CPU time then counts work, not threads spinning while they wait.
+const LANES = defaultLanes();
 const VARIANTS: Variant[] = [
   { name: 'one_at_a_time', batch: 1, lanes: 1, threads: 1 },
-  { name: 'batched', batch: UNITS, lanes: 1, threads: 1 },
-  { name: 'batched_lanes', batch: UNITS / 2, lanes: 2, threads: 1 },
+  { name: 'one_at_a_time_all_cores', batch: 1, lanes: 1 },
+  { name: 'batched', batch: BATCH, lanes: 1, threads: 1 },
+  { name: 'batched_lanes', batch: BATCH, lanes: LANES },
 ];
 
 interface Rate {
@@ -47,8 +52,8 @@ interface Rate {
   cpu: number;
 }
 
-/** One variant: every shard rendered and written into a fresh folder. */
-async function pass(ctx: RenderContext, plan: AtlasPlan, v: Variant): Promise<Rate> {
+/** One variant: every shard rendered and written into a fresh folder (on the pool's threads when given). */
+async function pass(ctx: RenderContext, plan: AtlasPlan, v: Variant, pool?: LanePool): Promise<Rate> {
   const dir = mkdtempSync(join(tmpdir(), 'fviz-bench-atlas-'));
   try {
     const shards = plan.shards.filter((s): s is RenderShard => s.kind === 'render');
@@ -56,8 +61,13 @@ async function pass(ctx: RenderContext, plan: AtlasPlan, v: Variant): Promise<Ra
     let next = 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    const setup = { dir, plan, model: 'embedded' };
     const lane = async () => {
-      while (next < shards.length) await renderShard(c, dir, plan, shards[next++]!);
+      while (next < shards.length) {
+        const shard = shards[next++]!;
+        if (pool) await pool.run(setup, shard);
+        else await renderShard(c, dir, plan, shard);
+      }
     };
     await Promise.all(Array.from({ length: v.lanes }, lane));
     const cpu = process.cpuUsage(cpu0);
@@ -85,7 +95,7 @@ function cliPass(): number {
 export const atlasBench: Bench = {
   key: 'at',
   name: 'atlas_units_per_hour',
-  description: `atlas units/hour on the embedded classifier (${UNITS} units of ${LAYER}, ${METHOD}, ${STEPS} steps): batched vs one at a time (target >= ${TARGET}x), and two lanes of one thread`,
+  description: `atlas units/hour on the embedded classifier (${UNITS} units of ${LAYER}, ${METHOD}, ${STEPS} steps): batched on lane threads (the atlas default) vs the better one at a time (target >= ${TARGET}x), and batched on one thread`,
   async run(ctx) {
     const classifier = resolveClassifier('embedded');
     const layers = resolveLayers(classifier, LAYER);
@@ -96,6 +106,12 @@ export const atlasBench: Bench = {
         planAtlas({ model: { spec: 'embedded', file: 'classifier.onnx', sha256: 'bench' }, layers, methods: [METHOD], seeds: 1, steps: STEPS, batch: v.batch, units: Array.from({ length: UNITS }, (_, u) => u) }),
       ]),
     );
+    const t0 = performance.now();
+    const pool = new LanePool(LANES);
+    // A first shard on every lane: its modules loaded and onnxruntime started (what the baseline has done before its passes).
+    const warm = planAtlas({ model: { spec: 'embedded', file: 'classifier.onnx', sha256: 'bench-warm' }, layers, methods: [METHOD], seeds: 1, steps: 1, batch: 1, units: Array.from({ length: LANES }, (_, u) => u) });
+    await pass(render, warm, { name: 'warm', batch: 1, lanes: LANES }, pool);
+    const laneStartMs = performance.now() - t0;
     const best = new Map<string, Rate>();
     let cli = 0;
     const load0 = loadavg()[0]!;
@@ -103,7 +119,7 @@ export const atlasBench: Bench = {
       const order = p % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
       if (p % 2 === 0) cli = Math.max(cli, cliPass());
       for (const v of order) {
-        const r = await pass(render, plans.get(v.name)!, v);
+        const r = await pass(render, plans.get(v.name)!, v, v.lanes > 1 ? pool : undefined);
         const b = best.get(v.name);
         best.set(v.name, { wall: Math.max(b?.wall ?? 0, r.wall), cpu: Math.max(b?.cpu ?? 0, r.cpu) });
         ctx.log(`pass ${p + 1} ${v.name}: ${Math.round(r.wall)} units/hour, ${Math.round(r.cpu)} units/CPU-hour`);
@@ -111,7 +127,10 @@ export const atlasBench: Bench = {
       if (p % 2 === 1) cli = Math.max(cli, cliPass());
       ctx.log(`pass ${p + 1} fviz visualize per unit: ${Math.round(cli)} units/hour (best so far)`);
     }
-    const one = best.get('one_at_a_time')!;
+    await pool.close();
+    const oneThread = best.get('one_at_a_time')!;
+    const allCores = best.get('one_at_a_time_all_cores')!;
+    const one = oneThread.wall >= allCores.wall ? oneThread : allCores;
     const batched = best.get('batched')!;
     const lanes = best.get('batched_lanes')!;
     const r2 = (v: number) => round(v, 2);
@@ -121,8 +140,11 @@ export const atlasBench: Bench = {
       method: METHOD,
       units: UNITS,
       steps: STEPS,
-      units_per_hour: { visualize_per_unit: Math.round(cli), one_at_a_time: Math.round(one.wall), batched: Math.round(batched.wall), batched_lanes: Math.round(lanes.wall) },
-      units_per_cpu_hour: { one_at_a_time: Math.round(one.cpu), batched: Math.round(batched.cpu), batched_lanes: Math.round(lanes.cpu) },
+      batch: BATCH,
+      lanes: LANES,
+      units_per_hour: { visualize_per_unit: Math.round(cli), one_at_a_time: Math.round(oneThread.wall), one_at_a_time_all_cores: Math.round(allCores.wall), batched: Math.round(batched.wall), batched_lanes: Math.round(lanes.wall) },
+      units_per_cpu_hour: { one_at_a_time: Math.round(oneThread.cpu), one_at_a_time_all_cores: Math.round(allCores.cpu), batched: Math.round(batched.cpu), batched_lanes: Math.round(lanes.cpu) },
+      lane_start_ms: Math.round(laneStartMs),
       speedup_batched: r2(batched.wall / one.wall),
       speedup_batched_lanes: r2(lanes.wall / one.wall),
       speedup_batched_cpu: r2(batched.cpu / one.cpu),
@@ -130,7 +152,7 @@ export const atlasBench: Bench = {
       speedup_batched_vs_visualize: r2(batched.wall / cli),
       load_average: [round(load0, 2), round(loadavg()[0]!, 2)],
       target: TARGET,
-      pass: Math.max(batched.wall, lanes.wall) / one.wall >= TARGET,
+      pass: lanes.wall / one.wall >= TARGET,
     });
   },
 };

@@ -2,6 +2,7 @@
 // then write the site. The queue (queue.ts, worker.ts) runs the same plan's shards on many machines.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { freemem } from 'node:os';
 import { FvizError, nearestNames } from '../errors.ts';
 import type { Classifier } from '../classifier/card.ts';
 import { METHODS } from '../optvis/render/presets.ts';
@@ -16,6 +17,7 @@ import { atlasPaths, PLAN_FILE, TEMP_NAME, writeFileAtomic } from './paths.ts';
 import { parseUnits, planAtlas, type AtlasPlan, type PlanLayer, type PlanModel, type Shard } from './plan.ts';
 import { renderShard, type RenderContext } from './render.ts';
 import { writeSite } from './site.ts';
+import { checkLanes, defaultLanes, LanePool } from './lanes.ts';
 
 export interface AtlasOptions extends SessionOptions {
   model?: string;
@@ -37,7 +39,7 @@ export interface AtlasOptions extends SessionOptions {
    * Indexed Job. Every pod must cut the same plan, so the batch must be given (or be in the folder).
    */
   shard?: number;
-  /** Shards rendered side by side in this process, each on one intra-op thread unless --threads says otherwise (default 1). */
+  /** Shards rendered side by side on worker threads, one intra-op thread each unless --threads says otherwise (default: one per core). */
   lanes?: number;
   onShard?: (p: ShardProgress) => void;
 }
@@ -134,6 +136,18 @@ export interface PreparedAtlas {
   ctx: RenderContext;
 }
 
+/**
+ * The batch by memory, each lane's share of it; and no larger than leaves every lane a shard of the
+ * largest layer (a batch costs about the same per item as one unit on a CPU, so smaller batches lose
+ * little, while an idle lane loses a core).
+ */
+function defaultBatch(classifier: Classifier, layers: PlanLayer[], o: AtlasOptions): number {
+  const lanes = o.lanes ?? 1;
+  const units = Math.max(...layers.map((l) => (o.units === undefined ? l.channels : parseUnits(o.units).length)));
+  const byMemory = chooseBatch(loadAtBatch(classifier.modelPath, 1, classifier.card.input.size), { freeBytes: freemem() / lanes }).batch;
+  return Math.max(1, Math.min(byMemory, Math.ceil(units / lanes)));
+}
+
 /** Everything up to the plan: models, layers, methods, batch; the folder is checked and the plan written. */
 export async function prepareAtlas(o: AtlasOptions): Promise<PreparedAtlas> {
   const methods = checkMethods(o.methods ?? 'fourier', o.generator);
@@ -143,7 +157,7 @@ export async function prepareAtlas(o: AtlasOptions): Promise<PreparedAtlas> {
   const old = checkFolderModel(o.out, model);
   const layers = resolveLayers(classifier, o.layers);
   if (o.shard !== undefined && o.batch === undefined && !old) throw new FvizError('--shard needs --batch N: every shard of an Indexed Job must cut the same plan');
-  const batch = o.batch ?? old?.batch ?? chooseBatch(loadAtBatch(classifier.modelPath, 1, classifier.card.input.size)).batch;
+  const batch = o.batch ?? old?.batch ?? defaultBatch(classifier, layers, o);
   const methodBatch = generator && batch > 1 && !runsAtBatch(generator.modelPath, 2) ? { dgn: 1 } : undefined;
   const plan = planAtlas({
     model,
@@ -230,13 +244,11 @@ export interface AtlasResult {
   ms: number;
 }
 
-/** The whole atlas in this process. */
+/** The whole atlas in this process: shards not finished go to lanes (worker threads, one per core by default). */
 export async function runAtlas(o: AtlasOptions): Promise<AtlasResult> {
   const t0 = performance.now();
-  const lanes = o.lanes ?? 1;
-  if (!Number.isInteger(lanes) || lanes < 1) throw new FvizError(`--lanes ${lanes} must be a positive integer`);
-  const { plan, ctx } = await prepareAtlas(o);
-  if (lanes > 1 && o.threads === undefined) ctx.threads = 1;
+  const lanes = checkLanes(o.lanes ?? defaultLanes());
+  const { plan, ctx } = await prepareAtlas({ ...o, lanes });
   if (o.shard !== undefined) {
     const shard = plan.shards[o.shard];
     if (!Number.isInteger(o.shard) || !shard) throw new FvizError(`--shard ${o.shard} is out of range: the plan has shards 0..${plan.shards.length - 1}`);
@@ -244,20 +256,27 @@ export async function runAtlas(o: AtlasOptions): Promise<AtlasResult> {
     o.onShard?.({ done: 1, total: 1, shard, rendered: r.rendered, ms: r.ms });
     return { out: o.out, plan, rendered: r.rendered ? 1 : 0, skipped: r.rendered ? 0 : 1, pages: [], ms: performance.now() - t0 };
   }
+  const pending = new Set(pendingShards(o.out, plan));
   let rendered = 0;
-  let skipped = 0;
-  let next = 0;
   let done = 0;
+  const skipped = plan.shards.length - pending.size;
+  for (const shard of plan.shards) if (!pending.has(shard)) o.onShard?.({ done: ++done, total: plan.shards.length, shard, rendered: false, ms: 0 });
+  const use = Math.min(lanes, pending.size);
+  const pool = use > 1 ? new LanePool(use, { device: o.device, threads: o.threads }) : undefined;
+  const setup = { dir: o.out, plan, model: o.model ?? plan.model.spec, generator: o.generator };
+  const queue = [...pending];
   const lane = async () => {
-    while (next < plan.shards.length) {
-      const shard = plan.shards[next++]!;
-      const r = await runShard(ctx, o.out, plan, shard);
+    for (let shard = queue.shift(); shard; shard = queue.shift()) {
+      const r = pool ? await pool.run(setup, shard) : await runShard(ctx, o.out, plan, shard);
       if (r.rendered) rendered++;
-      else skipped++;
       o.onShard?.({ done: ++done, total: plan.shards.length, shard, rendered: r.rendered, ms: r.ms });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(lanes, plan.shards.length) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, use) }, lane));
+  } finally {
+    await pool?.close();
+  }
   const pages = finishAtlas(o.out, plan);
-  return { out: o.out, plan, rendered, skipped, pages, ms: performance.now() - t0 };
+  return { out: o.out, plan, rendered, skipped: skipped + (pending.size - rendered), pages, ms: performance.now() - t0 };
 }

@@ -9,6 +9,7 @@ import type { SessionOptions } from '../runtime/session.ts';
 import { contextForPlan, runShard } from './atlas.ts';
 import { checkRedis, connectionOf, loadPlan, openQueue, parseQueueUrl, RETRY_DELAY_MS, type QueuedAtlas } from './queue.ts';
 import type { RenderContext } from './render.ts';
+import { checkLanes, defaultLanes, LanePool } from './lanes.ts';
 
 export interface WorkerOptions extends SessionOptions {
   queue: string;
@@ -20,7 +21,7 @@ export interface WorkerOptions extends SessionOptions {
   out?: string;
   /** How long a shard's lock lasts without renewal: a dead worker's shard is taken over after this (ms). */
   lockDuration?: number;
-  /** Shards taken side by side (BullMQ concurrency), one intra-op thread each unless threads is given (default 1). */
+  /** Shards taken side by side (BullMQ concurrency) on lane threads, one intra-op thread each unless threads is given (default: one per core). */
   lanes?: number;
   /** Keep waiting for work this long after the queue empties (ms; default 0: stop at once). */
   idleMs?: number;
@@ -41,10 +42,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   await checkRedis(target);
   let queued = await loadPlan(target);
   if (!queued) throw new FvizError(`no atlas is queued at ${o.queue} (queue '${target.name}'): run fviz atlas --queue ${o.queue} first`);
-  const lanes = o.lanes ?? 1;
-  if (!Number.isInteger(lanes) || lanes < 1) throw new FvizError(`--lanes ${lanes} must be a positive integer`);
-  const session = { ...o, threads: o.threads ?? (lanes > 1 ? 1 : undefined) };
-  let ctx: RenderContext = await contextForPlan(queued.plan, session);
+  const lanes = checkLanes(o.lanes ?? defaultLanes());
+  let ctx: RenderContext = await contextForPlan(queued.plan, o);
+  const pool = lanes > 1 ? new LanePool(lanes, o) : undefined;
   const result: WorkerResult = { shards: 0, rendered: 0, units: 0 };
   const lock = o.lockDuration ?? 30_000;
 
@@ -53,14 +53,15 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       // A newer atlas on the same queue: its plan, and its models checked again.
       const next = await loadPlan(target);
       if (!next || next.plan.id !== job.data.plan) throw new Error(`job ${job.id} belongs to atlas ${job.data.plan}, whose plan is no longer in Redis`);
-      ctx = await contextForPlan(next.plan, session);
+      ctx = await contextForPlan(next.plan, o);
       queued = next;
     }
     const q: QueuedAtlas = queued!;
     const shard = q.plan.shards.find((s) => s.key === job.data.shard);
     if (!shard) throw new Error(`shard ${job.data.shard} is not in atlas ${q.plan.id}`);
     o.onShard?.({ shard: shard.key, phase: 'start', units: shard.units.length });
-    const r = await runShard(ctx, o.out ?? q.out, q.plan, shard);
+    const dir = o.out ?? q.out;
+    const r = pool ? await pool.run({ dir, plan: q.plan, model: o.model ?? q.plan.model.spec, generator: o.generator ?? q.plan.generator?.spec }, shard) : await runShard(ctx, dir, q.plan, shard);
     result.shards++;
     if (r.rendered) {
       result.rendered++;
@@ -106,6 +107,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   } finally {
     await worker.close();
     await queue.close();
+    await pool?.close();
   }
   return result;
 }

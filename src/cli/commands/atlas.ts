@@ -23,7 +23,7 @@ export const atlasCommand = defineCommand(
       .option('units', { type: 'string', describe: 'only these units of each layer, e.g. 0-15,42' })
       .option('dataset', { type: 'string', describe: 'dataset for the top and bottom examples and the activation spectrum: cifar10, a CIFAR-10 binary folder or an image folder' })
       .option('out', { type: 'string', describe: 'output folder: the site (index.html), renders/, shards/, atlas.json' })
-      .option('lanes', { type: 'number', default: 1, describe: 'shards rendered side by side in this process, one intra-op thread each (unless --threads)' })
+      .option('lanes', { type: 'number', describe: 'shards rendered side by side on worker threads, one intra-op thread each unless --threads (default: one per core)' })
       .option('shard', { type: 'number', describe: 'render only shard I of the plan (0-based) and no site: one pod of a Kubernetes Indexed Job (needs --batch)' })
       .option('queue', { type: 'string', describe: 'redis://HOST:PORT: shard the run over `fviz worker`s through BullMQ on this Redis' })
       .option('name', { type: 'string', default: 'fviz-atlas', describe: 'the queue\'s name (several atlases on one Redis)' })

@@ -13,7 +13,7 @@ export const workerCommand = defineCommand(
       .option('generator', { type: 'string', describe: "this machine's copy of the generator (default: the atlas's)" })
       .option('out', { type: 'string', describe: 'the shared output folder as mounted here (default: the path fviz atlas was given)' })
       .option('lock-duration', { type: 'number', default: 30000, describe: 'ms a shard stays locked without renewal: a dead worker\'s shard is taken over after this' })
-      .option('lanes', { type: 'number', default: 1, describe: 'shards taken side by side, one intra-op thread each (unless --threads)' })
+      .option('lanes', { type: 'number', describe: 'shards taken side by side on worker threads, one intra-op thread each unless --threads (default: one per core)' })
       .option('idle', { type: 'number', default: 0, describe: 'seconds to wait for more work once the queue is empty' }),
   async (a) => {
     const { runWorker } = await import('../../atlas/worker.ts');
