@@ -157,21 +157,21 @@ describe('PPGN-h', () => {
     for (const row of r.history) expect(row[0]!).toBeLessThanOrEqual(0);
   });
 
-  it('a negative noise std (--eps3-end): one line naming the flag, exit 2', () => {
+  /** `fviz visualize ARGS` fails with exit 2 and one stderr line matching `line`. */
+  function oneLineError(args: string[], line: RegExp): void {
     const repo = join(import.meta.dirname, '..');
-    const res = spawnSync('node', [join(repo, 'bin/fviz.js'), 'visualize', '--method', 'ppgn', '--objective', 'class:cat', '--eps3-end', '-1', '--out', join(tmpdir(), 'fviz-ppgn-neg')], { encoding: 'utf8', cwd: repo });
+    const res = spawnSync('node', [join(repo, 'bin/fviz.js'), 'visualize', ...args], { encoding: 'utf8', cwd: repo });
     expect(res.status).toBe(2);
     const lines = res.stderr.trim().split('\n').filter((l) => l.length > 0);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/--eps3-end -1 is a noise std/);
+    expect(lines[0]).toMatch(line);
+  }
+
+  it('a negative noise std (--eps3-end): one line naming the flag, exit 2', () => {
+    oneLineError(['--method', 'ppgn', '--objective', 'class:cat', '--eps3-end', '-1', '--out', join(tmpdir(), 'fviz-ppgn-neg')], /--eps3-end -1 is a noise std/);
   });
 
   it('no generator: one line, exit 2', () => {
-    const repo = join(import.meta.dirname, '..');
-    const res = spawnSync('node', [join(repo, 'bin/fviz.js'), 'visualize', '--model', 'twin:googlenet', '--method', 'ppgn', '--objective', 'class:1', '--out', join(tmpdir(), 'fviz-ppgn-none')], { encoding: 'utf8', cwd: repo });
-    expect(res.status).toBe(2);
-    const lines = res.stderr.trim().split('\n').filter((l) => l.length > 0);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^fviz: --method ppgn needs --generator/);
+    oneLineError(['--model', 'twin:googlenet', '--method', 'ppgn', '--objective', 'class:1', '--out', join(tmpdir(), 'fviz-ppgn-none')], /^fviz: --method ppgn needs --generator/);
   });
 });

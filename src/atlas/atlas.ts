@@ -143,7 +143,8 @@ export interface PreparedAtlas {
  */
 function defaultBatch(classifier: Classifier, layers: PlanLayer[], o: AtlasOptions): number {
   const lanes = o.lanes ?? 1;
-  const units = Math.max(...layers.map((l) => (o.units === undefined ? l.channels : parseUnits(o.units).length)));
+  const kept = o.units === undefined ? undefined : parseUnits(o.units).length;
+  const units = Math.max(...layers.map((l) => kept ?? l.channels));
   const byMemory = chooseBatch(loadAtBatch(classifier.modelPath, 1, classifier.card.input.size), { freeBytes: freemem() / lanes }).batch;
   return Math.max(1, Math.min(byMemory, Math.ceil(units / lanes)));
 }

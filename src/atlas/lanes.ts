@@ -13,7 +13,7 @@ import type { AtlasPlan, Shard } from './plan.ts';
 export interface LaneSetup {
   dir: string;
   plan: AtlasPlan;
-  /** Model paths (or specs) as resolved on this machine. */
+  /** The classifier and generator as given on this machine (a catalog name or a path), resolved again in the thread. */
   model: string;
   generator?: string;
 }
