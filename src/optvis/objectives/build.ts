@@ -11,6 +11,7 @@ import type { ObjectiveAst, Target, Term } from './parse.ts';
 import { appendDiversity } from './diversity.ts';
 import { formatTarget, parseObjective } from './parse.ts';
 import { findPreSoftmax, singleLogitsOutput } from '../../classifier/logits.ts';
+import { producersOf, throughConcat } from './through-concat.ts';
 
 export { findPreSoftmax } from '../../classifier/logits.ts';
 
@@ -193,10 +194,12 @@ export function appendObjective(model: Model, objective: ObjectiveInput, names: 
     if (t.shape[0] !== batch) throw new FvizError(`objective terms disagree on the batch size: [${t.shape}] vs ${batch}`);
   const setType = (name: string, dtype: 'float32' | 'float64', shape: number[]) => g.valueTypes.set(name, { dtype, shape });
   const parts: string[] = [];
-  // Linear terms on the same tensor share one mask.
+  // Linear terms on the same tensor share one mask; a term on a channel Concat reads its own branch.
+  const producers = producersOf(g);
   const byTensor = new Map<string, ResolvedTerm[]>();
-  for (const t of terms) {
-    if (t.target.kind === 'layer') continue;
+  for (const resolved of terms) {
+    if (resolved.target.kind === 'layer') continue;
+    const t = throughConcat(g, resolved, producers);
     const list = byTensor.get(t.tensor) ?? [];
     list.push(t);
     byTensor.set(t.tensor, list);
