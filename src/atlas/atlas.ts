@@ -15,7 +15,7 @@ import { chooseBatch } from './batch-size.ts';
 import { examplesShard } from './examples.ts';
 import { atlasPaths, PLAN_FILE, TEMP_NAME, writeFileAtomic } from './paths.ts';
 import { parseUnits, planAtlas, type AtlasPlan, type PlanLayer, type PlanModel, type Shard } from './plan.ts';
-import { renderShard, type RenderContext } from './render.ts';
+import { releaseWarmProgram, renderShard, type RenderContext } from './render.ts';
 import { writeSite } from './site.ts';
 import { checkLanes, defaultLanes, LanePool } from './lanes.ts';
 
@@ -253,7 +253,7 @@ export async function runAtlas(o: AtlasOptions): Promise<AtlasResult> {
   if (o.shard !== undefined) {
     const shard = plan.shards[o.shard];
     if (!Number.isInteger(o.shard) || !shard) throw new FvizError(`--shard ${o.shard} is out of range: the plan has shards 0..${plan.shards.length - 1}`);
-    const r = await runShard(ctx, o.out, plan, shard);
+    const r = await runShard(ctx, o.out, plan, shard).finally(releaseWarmProgram);
     o.onShard?.({ done: 1, total: 1, shard, rendered: r.rendered, ms: r.ms });
     return { out: o.out, plan, rendered: r.rendered ? 1 : 0, skipped: r.rendered ? 0 : 1, pages: [], ms: performance.now() - t0 };
   }
@@ -277,6 +277,7 @@ export async function runAtlas(o: AtlasOptions): Promise<AtlasResult> {
     await Promise.all(Array.from({ length: Math.max(1, use) }, lane));
   } finally {
     await pool?.close();
+    await releaseWarmProgram();
   }
   const pages = finishAtlas(o.out, plan);
   return { out: o.out, plan, rendered, skipped: skipped + (pending.size - rendered), pages, ms: performance.now() - t0 };

@@ -3,7 +3,7 @@
 // .batch(k)), so every optimization step is one onnxruntime run for the whole shard. Each item's image,
 // its progression and its metrics are written under its content-addressed key, each file under a
 // temporary name and renamed; the shard's manifest is written last and marks it finished.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Classifier } from '../classifier/card.ts';
 import type { Generator } from '../generator/card.ts';
 import { asNchw, type Nchw } from '../image/nchw.ts';
@@ -11,6 +11,7 @@ import { channel, type Objective } from '../optvis/objectives/api.ts';
 import { DgnProgram } from '../optvis/param/generator.ts';
 import { runDgnAm } from '../optvis/render/dgn.ts';
 import { pixelNetwork, pixelOptions, runPixel } from '../optvis/render/pixel.ts';
+import type { ObjectiveGradient } from '../optvis/objectives/gradient.ts';
 import { loadPrepared } from '../optvis/render/visualize.ts';
 import { encodePng, encodePngRgb, toRgbBytes } from '../render/image.ts';
 import { imageMetrics, type ImageMetrics } from '../render/metrics.ts';
@@ -64,6 +65,60 @@ interface Rendered {
   final: number[];
 }
 
+type ShardProgram = ObjectiveGradient | DgnProgram;
+
+/**
+ * The program of this thread's last shard, kept warm: a shard of the same models, layer and batch (and, for
+ * the pixel methods, any of them: they share the classifier's program) retargets its objective masks to its
+ * own units instead of compiling, as long as they fall on the same branches. One per thread, so memory stays
+ * that of one program; lanes are threads.
+ */
+let warm: { key: string; program: ShardProgram; busy: boolean } | undefined;
+/** Programs this thread compiled for shards, and shards that ran on a retargeted warm one. */
+export const programUse = { compiled: 0, retargeted: 0 };
+
+function fileStamp(path: string): string {
+  const st = statSync(path);
+  return `${path}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Runs `use` with the warm program retargeted to `objective`, else with a new one, kept warm in its place. */
+async function withProgram<P extends ShardProgram, R>(key: string, objective: Objective, make: () => Promise<P>, use: (p: P) => Promise<R>): Promise<R> {
+  const w = warm;
+  if (w?.busy) {
+    // Another shard on this thread holds it (the atlas renders one shard per thread at a time): a program of its own.
+    const own = await make();
+    programUse.compiled++;
+    try {
+      return await use(own);
+    } finally {
+      await own.release();
+    }
+  }
+  let held = w;
+  if (held && held.key === key && held.program.retarget(objective)) programUse.retargeted++;
+  else {
+    await releaseWarmProgram();
+    held = { key, program: await make(), busy: false };
+    programUse.compiled++;
+    warm = held;
+  }
+  held.busy = true;
+  try {
+    return await use(held.program as P);
+  } finally {
+    held.busy = false;
+  }
+}
+
+/** Releases the program kept for the next shard (at the end of a run). */
+export async function releaseWarmProgram(): Promise<void> {
+  const w = warm;
+  if (!w || w.busy) return;
+  warm = undefined;
+  await w.program.release();
+}
+
 /** Runs one shard's optimization: one program, batch = the shard's units. */
 export async function renderBatch(ctx: RenderContext, s: AtlasSettings, shard: RenderShard): Promise<Rendered> {
   const layer = s.layers.find((l) => l.name === shard.layer)!;
@@ -73,20 +128,23 @@ export async function renderBatch(ctx: RenderContext, s: AtlasSettings, shard: R
   const cls = ctx.classifier;
   const names = { labels: cls.labels, preSoftmax: cls.card.preSoftmax, aliases: cls.card.aliases };
   const session = { device: ctx.device, threads: ctx.threads };
+  const key = (kind: string, gen?: Generator) => JSON.stringify([kind, fileStamp(cls.modelPath), gen && fileStamp(gen.modelPath), B, layer.tensor, session]);
   if (shard.method === 'dgn') {
     const gen = ctx.generator!;
-    const program = await DgnProgram.create({
-      generator: loadPrepared(gen.modelPath, B),
-      classifier: loadPrepared(cls.modelPath, B, cls.card.input.size),
-      generatorCard: gen.card,
-      classifierCard: cls.card,
-      objective,
-      names,
-      ...session,
-    });
-    try {
+    const r = await withProgram(key('dgn', gen), objective, () =>
+      DgnProgram.create({
+        generator: loadPrepared(gen.modelPath, B),
+        classifier: loadPrepared(cls.modelPath, B, cls.card.input.size),
+        generatorCard: gen.card,
+        classifierCard: cls.card,
+        objective,
+        names,
+        masksAsInputs: true,
+        ...session,
+      }),
+    (program) => {
       const rec = gen.card.dgn ?? {};
-      const r = await runDgnAm(program, {
+      return runDgnAm(program, {
         steps: s.steps,
         startStep: rec.startStep ?? 2,
         endStep: rec.endStep ?? 1e-10,
@@ -98,20 +156,14 @@ export async function renderBatch(ctx: RenderContext, s: AtlasSettings, shard: R
         upper: gen.upper,
         frames,
       });
-      return { image: asNchw(r.image), frames: new Map([...r.frames].map(([k, v]) => [k, asNchw(v)])), initial: r.history[0] ?? [], final: r.final };
-    } finally {
-      await program.release();
-    }
+    });
+    return { image: asNchw(r.image), frames: new Map([...r.frames].map(([k, v]) => [k, asNchw(v)])), initial: r.history[0] ?? [], final: r.final };
   }
   const size = cls.card.input.size;
   const o = pixelOptions(shard.method, { steps: s.steps, seed: shard.seed, batch: B, frames });
-  const net = await pixelNetwork({ classifier: loadPrepared(cls.modelPath, B, size), card: cls.card, objective, names, ...session });
-  try {
-    const r = await runPixel(net, size, o, session);
-    return { image: r.image, frames: r.frames, initial: r.history[0] ?? [], final: r.final };
-  } finally {
-    await net.release();
-  }
+  const make = () => pixelNetwork({ classifier: loadPrepared(cls.modelPath, B, size), card: cls.card, objective, names, masksAsInputs: true, ...session });
+  const r = await withProgram(key('pixel'), objective, make, (net) => runPixel(net, size, o, session));
+  return { image: r.image, frames: r.frames, initial: r.history[0] ?? [], final: r.final };
 }
 
 /** Item k's frames side by side (no text: the page labels the steps), as PNG bytes. */

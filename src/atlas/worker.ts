@@ -7,6 +7,7 @@ import { Worker, type Job } from 'bullmq';
 import { FvizError } from '../errors.ts';
 import type { SessionOptions } from '../runtime/session.ts';
 import { contextForPlan, runShard } from './atlas.ts';
+import { releaseWarmProgram } from './render.ts';
 import { checkRedis, connectionOf, loadPlan, openQueue, parseQueueUrl, RETRY_DELAY_MS, type QueuedAtlas } from './queue.ts';
 import type { RenderContext } from './render.ts';
 import { checkLanes, defaultLanes, LanePool } from './lanes.ts';
@@ -108,6 +109,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     await worker.close();
     await queue.close();
     await pool?.close();
+    await releaseWarmProgram();
   }
   return result;
 }

@@ -3,7 +3,7 @@
 // is the mask itself. The layer term (DeepDream) is the mean of squares.
 import { FvizError, nearestNames } from '../../errors.ts';
 import { GraphBuilder } from '../../onnx/builder.ts';
-import type { Graph, Model } from '../../onnx/ir.ts';
+import type { Graph, Model, TensorData } from '../../onnx/ir.ts';
 import { cloneModel, sizeOf } from '../../onnx/ir.ts';
 import { tensor, zeros } from '../../onnx/tensor.ts';
 import { noStaticShapeError } from '../../onnx/specialize.ts';
@@ -56,6 +56,25 @@ export interface ObjectiveModel {
   /** [N]: the objective of each batch item. */
   perItem: string;
   terms: ResolvedTerm[];
+  /** With `masksAsInputs`: each linear mask's graph input, and its value for this objective. */
+  maskFeeds?: Record<string, TensorData>;
+}
+
+export interface AppendObjectiveOptions {
+  /**
+   * The linear terms' masks as graph inputs (fed with `maskFeeds`) instead of constants: one compiled
+   * program then serves every objective whose masks fall on the same tensors (objectiveMasks), e.g. the
+   * atlas's shards of one layer.
+   */
+  masksAsInputs?: boolean;
+}
+
+/** A linear mask: the tensor it multiplies, and its value. */
+export interface ObjectiveMask {
+  tensor: string;
+  /** The tensor's shape (the mask's first dimension is 1 when no term is for one batch member). */
+  shape: number[];
+  mask: TensorData;
 }
 
 function aliasesOf(model: Model, names: ObjectiveNames): Record<string, string> {
@@ -181,8 +200,43 @@ function linearMask(term: ResolvedTerm, dtype: 'float32' | 'float64', perMember:
   return mask;
 }
 
+/**
+ * The masks of an objective's linear terms (channel, neuron, class), one per tensor read, in a fixed order;
+ * a term on a channel Concat reads its own branch (through-concat.ts).
+ */
+export function linearMasks(model: Model, terms: ResolvedTerm[]): ObjectiveMask[] {
+  const g = model.graph;
+  const producers = producersOf(g);
+  const byTensor = new Map<string, ResolvedTerm[]>();
+  for (const resolved of terms) {
+    if (resolved.target.kind === 'layer') continue;
+    const t = throughConcat(g, resolved, producers);
+    const list = byTensor.get(t.tensor) ?? [];
+    list.push(t);
+    byTensor.set(t.tensor, list);
+  }
+  return [...byTensor].map(([name, list]) => {
+    const dtype = g.valueTypes.get(name)!.dtype as 'float32' | 'float64';
+    const perMember = list.some((t) => t.batch !== undefined);
+    const mask = list.map((t) => linearMask(t, dtype, perMember)).reduce((acc, m2) => {
+      const a = acc.data as Float32Array;
+      const c = m2.data as Float32Array;
+      for (let k = 0; k < a.length; k++) a[k]! += c[k]!;
+      return acc;
+    });
+    return { tensor: name, shape: list[0]!.shape, mask };
+  });
+}
+
+/** The masks of an objective on a prepared model (what a program compiled with masksAsInputs is fed). */
+export function objectiveMasks(model: Model, objective: ObjectiveInput, names: ObjectiveNames = {}): { masks: ObjectiveMask[]; terms: ResolvedTerm[]; linearOnly: boolean } {
+  const ast = objectiveAst(objective);
+  const terms = resolveTerms(model, ast, names);
+  return { masks: linearMasks(model, terms), terms, linearOnly: !ast.diversity?.length && terms.every((t) => t.target.kind !== 'layer') };
+}
+
 /** Append the objective to a copy of `model` (already prepared with static shapes). */
-export function appendObjective(model: Model, objective: ObjectiveInput, names: ObjectiveNames = {}): ObjectiveModel {
+export function appendObjective(model: Model, objective: ObjectiveInput, names: ObjectiveNames = {}, opts: AppendObjectiveOptions = {}): ObjectiveModel {
   const ast = objectiveAst(objective);
   if (ast.terms.length === 0) throw new FvizError('objective has no terms besides diversity: add a unit to maximize, e.g. channel(layer, c).plus(diversity(layer))');
   const terms = resolveTerms(model, ast, names);
@@ -194,27 +248,17 @@ export function appendObjective(model: Model, objective: ObjectiveInput, names: 
     if (t.shape[0] !== batch) throw new FvizError(`objective terms disagree on the batch size: [${t.shape}] vs ${batch}`);
   const setType = (name: string, dtype: 'float32' | 'float64', shape: number[]) => g.valueTypes.set(name, { dtype, shape });
   const parts: string[] = [];
-  // Linear terms on the same tensor share one mask; a term on a channel Concat reads its own branch.
-  const producers = producersOf(g);
-  const byTensor = new Map<string, ResolvedTerm[]>();
-  for (const resolved of terms) {
-    if (resolved.target.kind === 'layer') continue;
-    const t = throughConcat(g, resolved, producers);
-    const list = byTensor.get(t.tensor) ?? [];
-    list.push(t);
-    byTensor.set(t.tensor, list);
-  }
-  for (const [name, list] of byTensor) {
-    const dtype = g.valueTypes.get(name)!.dtype as 'float32' | 'float64';
-    const shape = list[0]!.shape;
-    const perMember = list.some((t) => t.batch !== undefined);
-    const mask = list.map((t) => linearMask(t, dtype, perMember)).reduce((acc, m2) => {
-      const a = acc.data as Float32Array;
-      const c = m2.data as Float32Array;
-      for (let k = 0; k < a.length; k++) a[k]! += c[k]!;
-      return acc;
-    });
-    const maskName = b.constant(mask, 'objective_mask');
+  const maskFeeds: Record<string, TensorData> = {};
+  // Linear terms on the same tensor share one mask.
+  for (const { tensor: name, shape, mask } of linearMasks(model, terms)) {
+    const dtype = mask.dtype as 'float32' | 'float64';
+    let maskName: string;
+    if (opts.masksAsInputs) {
+      maskName = b.fresh('objective_mask');
+      g.inputs.push({ name: maskName, dtype, shape: [...mask.dims] });
+      setType(maskName, dtype, [...mask.dims]);
+      maskFeeds[maskName] = mask;
+    } else maskName = b.constant(mask, 'objective_mask');
     const prod = b.op('Mul', [name, maskName], {}, 'objective_term');
     setType(prod, dtype, shape);
     const axes = b.constant(tensor('int64', [shape.length - 1], shape.slice(1).map((_, k) => k + 1)), 'objective_axes');
@@ -250,6 +294,7 @@ export function appendObjective(model: Model, objective: ObjectiveInput, names: 
   g.nodes.push({ name: 'objective_node', opType: 'ReduceSum', domain: '', inputs: [OBJECTIVE_PER_ITEM], outputs: [OBJECTIVE], attrs: { keepdims: { i: 0 } } });
   setType(OBJECTIVE, dtype, []);
   const obj: ObjectiveModel = { model: m, scalar: OBJECTIVE, perItem: OBJECTIVE_PER_ITEM, terms };
+  if (opts.masksAsInputs) obj.maskFeeds = maskFeeds;
   if (ast.diversity?.length) {
     const aliases = aliasesOf(model, names);
     for (const d of ast.diversity) obj.scalar = appendDiversity(obj, d.layer, d.weight, aliases);

@@ -1,6 +1,6 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
 import type { Model, TensorData, ValueInfo } from '../../onnx/ir.ts';
-import { appendObjective, type ObjectiveInput, type ObjectiveNames, type ResolvedTerm } from './build.ts';
+import { appendObjective, objectiveMasks, type ObjectiveInput, type ObjectiveNames, type ResolvedTerm } from './build.ts';
 import { openSession, type ProgramSession, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
 import { decodeModel, encodeModel } from '../../onnx/proto.ts';
@@ -19,6 +19,8 @@ export interface ObjectiveGradientOptions extends SessionOptions {
   wrt?: string[];
   /** Forward values to return as well. */
   extraOutputs?: string[];
+  /** The linear terms' masks as inputs, so `retarget` can give the program another objective on the same tensors. */
+  masksAsInputs?: boolean;
 }
 
 export type { ObjectiveResult, ProgramMeta, GradientProgram } from './program-run.ts';
@@ -46,10 +48,12 @@ interface Compiled {
   bytes: Uint8Array;
   meta: ProgramMeta;
   gradWeights: Map<string, TensorData>;
+  /** With masksAsInputs: the model the objective was appended to, and the masks' feeds. */
+  retargetable?: { source: Model; names?: ObjectiveNames; maskFeeds: Record<string, TensorData> };
 }
 
 function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compiled {
-  const obj = appendObjective(model, opts.objective, opts.names);
+  const obj = appendObjective(model, opts.objective, opts.names, { masksAsInputs: opts.masksAsInputs });
   const wrt = opts.wrt ?? [model.graph.inputs[0]!.name];
   const prog = compileFused(obj.model, {
     outputs: [obj.scalar],
@@ -58,12 +62,28 @@ function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compile
     extraOutputs: [obj.perItem, ...(opts.extraOutputs ?? [])],
   });
   const meta: ProgramMeta = { terms: obj.terms, wrt, gradNames: [...prog.gradNames], scalar: obj.scalar, inputs: prog.model.graph.inputs };
-  return { model: prog.model, bytes: encodeModel(prog.model), meta, gradWeights: prog.weights };
+  const compiled: Compiled = { model: prog.model, bytes: encodeModel(prog.model), meta, gradWeights: prog.weights };
+  if (obj.maskFeeds) compiled.retargetable = { source: model, names: opts.names, maskFeeds: obj.maskFeeds };
+  return compiled;
+}
+
+/** The masks' feeds of `objective` when they fall on the same inputs (names, shapes) as `now`; else undefined. */
+function sameMaskInputs(now: Record<string, TensorData>, source: Model, objective: ObjectiveInput, names?: ObjectiveNames): { feeds: Record<string, TensorData>; terms: ResolvedTerm[] } | undefined {
+  const next = objectiveMasks(source, objective, names);
+  const inputs = Object.keys(now);
+  if (!next.linearOnly || next.masks.length !== inputs.length) return undefined;
+  const feeds: Record<string, TensorData> = {};
+  for (const [k, { mask }] of next.masks.entries()) {
+    const have = now[inputs[k]!]!;
+    if (mask.dtype !== have.dtype || mask.dims.join() !== have.dims.join()) return undefined;
+    feeds[inputs[k]!] = mask;
+  }
+  return { feeds, terms: next.terms };
 }
 
 /** A compiled program for an objective on a prepared model (static shapes, batch fixed). */
 export class ObjectiveGradient implements GradientProgram {
-  readonly terms: ResolvedTerm[];
+  terms: ResolvedTerm[];
   readonly inputs: ValueInfo[];
   readonly wrt: string[];
   readonly weights: Map<string, TensorData>;
@@ -76,8 +96,9 @@ export class ObjectiveGradient implements GradientProgram {
   readonly extra: Record<string, unknown>;
   /** How the program came: compiled here ('uncached'), compiled and stored ('stored'), or loaded ('hit'). */
   readonly via: 'hit' | 'stored' | 'uncached';
+  private readonly retargetable: Compiled['retargetable'];
 
-  private constructor(session: ProgramSession, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: { model?: Model; bytes?: Uint8Array; gradWeights?: Map<string, TensorData> }) {
+  private constructor(session: ProgramSession, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: Partial<Compiled>) {
     this.session = session;
     this.terms = meta.terms;
     this.wrt = meta.wrt;
@@ -89,6 +110,22 @@ export class ObjectiveGradient implements GradientProgram {
     this.compiledModel = compiled?.model;
     this.bytes = compiled?.bytes;
     this.weights = compiled?.gradWeights ?? new Map();
+    this.retargetable = compiled?.retargetable;
+  }
+
+  /**
+   * Gives a program compiled with masksAsInputs another objective whose masks fall on the same tensors, with
+   * the same shapes (only channel, neuron and class terms): no compile, the next run maximizes it. False when
+   * they do not, or the program has no mask inputs (compile a new one then).
+   */
+  retarget(objective: ObjectiveInput): boolean {
+    const r = this.retargetable;
+    if (!r) return false;
+    const next = sameMaskInputs(r.maskFeeds, r.source, objective, r.names);
+    if (!next) return false;
+    r.maskFeeds = next.feeds;
+    this.terms = next.terms;
+    return true;
   }
 
   /** The compiled graph (not kept by a program loaded from the cache: onnxruntime holds its optimized form only). */
@@ -109,10 +146,10 @@ export class ObjectiveGradient implements GradientProgram {
    * The compiled bytes and what running them needs (ProgramMeta): what the live page loads into onnxruntime-web.
    * Undefined for a program loaded from the program cache (onnxruntime holds only its optimized form; compile
    * with `create` or without a cacheKey to have them) and for one that lifted weights out of the graph (their
-   * values would have to travel as well).
+   * values would have to travel as well), and for one compiled with masksAsInputs (the page feeds no masks).
    */
   compiledEntry(): BuiltProgram | undefined {
-    if (!this.bytes || this.weights.size > 0) return undefined;
+    if (!this.bytes || this.weights.size > 0 || this.retargetable) return undefined;
     const meta: ProgramMeta = { terms: this.terms, wrt: this.wrt, gradNames: [...this.gradNames], scalar: this.scalar, inputs: this.inputs };
     if (Object.keys(this.extra).length) meta.extra = this.extra;
     return { bytes: this.bytes, meta: meta as unknown as Record<string, unknown> };
@@ -138,7 +175,8 @@ export class ObjectiveGradient implements GradientProgram {
       if (m.extra) c.meta.extra = m.extra;
       return c;
     };
-    if (!opts.cacheKey || !programCacheEnabled() || opts.createSession) {
+    // A program with mask inputs keeps the model it came from (retarget), which a cache hit does not load.
+    if (!opts.cacheKey || !programCacheEnabled() || opts.createSession || opts.masksAsInputs) {
       const c = await compile();
       return new ObjectiveGradient(await openSession(c.bytes, opts), c.meta, 'uncached', c);
     }
@@ -159,7 +197,8 @@ export class ObjectiveGradient implements GradientProgram {
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {
-    return readResult(await this.session.run(feeds), this.gradNames, this.scalar);
+    const all = this.retargetable ? { ...this.retargetable.maskFeeds, ...feeds } : feeds;
+    return readResult(await this.session.run(all), this.gradNames, this.scalar);
   }
 
   async release(): Promise<void> {

@@ -77,6 +77,8 @@ export interface DgnProgramOptions extends SessionOptions {
   names?: ObjectiveNames;
   /** 'fused': one program; 'chained': generator VJP and classifier gradient run separately. */
   mode?: 'fused' | 'chained';
+  /** The objective's masks as inputs, so `retarget` can change the units without a compile (ObjectiveGradient.retarget). */
+  masksAsInputs?: boolean;
 }
 
 export type { DgnEval, CodeProgram } from './code.ts';
@@ -85,7 +87,7 @@ export type { DgnEval, CodeProgram } from './code.ts';
 export class DgnProgram implements CodeProgram {
   readonly codeInput: string;
   readonly codeShape: number[];
-  readonly labels: string[];
+  labels: string[];
   /**
    * The fused program's bytes and what running them needs, codeInput and codeShape included (the live page
    * loads them into onnxruntime-web). Set when this process compiled the fused program (`create`, or `load` on a
@@ -95,6 +97,7 @@ export class DgnProgram implements CodeProgram {
   private constructor(
     private readonly impl: (code: TensorData) => Promise<DgnEval>,
     private readonly releaseAll: () => Promise<void>,
+    private readonly objectiveProgram: ObjectiveGradient,
     codeInput: string,
     codeShape: number[],
     labels: string[],
@@ -130,7 +133,7 @@ export class DgnProgram implements CodeProgram {
         const gc = await vjp.backward(f.state, { [DGN_IMAGE]: r.grads.get(DISPLAY_INPUT)! });
         return { perItem: r.perItem, grad: gc.get(codeIn.name)!.data as Float32Array, image };
       };
-      return new DgnProgram(impl, async () => { await vjp.release(); await head.release(); }, codeIn.name, codeIn.shape, head.terms.map((t) => t.label));
+      return new DgnProgram(impl, async () => { await vjp.release(); await head.release(); }, head, codeIn.name, codeIn.shape, head.terms.map((t) => t.label));
     }
     const prog = await ObjectiveGradient.create(whole(), { ...opts, objective: opts.objective, names: opts.names, wrt: [codeIn.name], extraOutputs: [DISPLAY_INPUT] });
     return DgnProgram.fused(prog, codeIn.name, codeIn.shape);
@@ -162,10 +165,17 @@ export class DgnProgram implements CodeProgram {
 
   private static fused(prog: ObjectiveGradient, codeInput: string, codeShape: number[]): DgnProgram {
     const code = fusedCodeProgram(prog, codeInput, codeShape);
-    const program = new DgnProgram((c) => code.evaluate(c), () => prog.release(), codeInput, codeShape, prog.terms.map((t) => t.label));
+    const program = new DgnProgram((c) => code.evaluate(c), () => prog.release(), prog, codeInput, codeShape, prog.terms.map((t) => t.label));
     const entry = prog.compiledEntry();
     if (entry) program.entry = { bytes: entry.bytes, meta: { ...entry.meta, codeInput, codeShape } };
     return program;
+  }
+
+  /** Another objective on the same tensors, without a compile (needs masksAsInputs); false when it cannot. */
+  retarget(objective: ObjectiveInput): boolean {
+    if (!this.objectiveProgram.retarget(objective)) return false;
+    this.labels = this.objectiveProgram.terms.map((t) => t.label);
+    return true;
   }
 
   run(code: Float32Array): Promise<DgnEval> {

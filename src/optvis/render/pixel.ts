@@ -24,6 +24,8 @@ export interface PixelProgramOptions extends SessionOptions {
    */
   cacheKey?: string;
   cacheLabel?: string;
+  /** The objective's masks as inputs, so the program can be retargeted (ObjectiveGradient.retarget); bypasses the cache. */
+  masksAsInputs?: boolean;
 }
 
 /** The classifier on display images, compiled with the objective (and diversity); through the program cache with a key. */
