@@ -6,9 +6,13 @@ import type { SessionOptions } from '../runtime/session.ts';
 import { runShard } from './atlas.ts';
 import type { LaneSetup } from './lanes.ts';
 import type { Shard } from './plan.ts';
-import type { RenderContext } from './render.ts';
+import { releaseWarmProgram, type RenderContext } from './render.ts';
 
-type Message = { session: Pick<SessionOptions, 'device' | 'threads'> } | { plan: string; setup: LaneSetup } | { id: number; plan: string; shard: Shard };
+type Message =
+  | { session: Pick<SessionOptions, 'device' | 'threads'> }
+  | { plan: string; setup: LaneSetup }
+  | { id: number; plan: string; shard: Shard }
+  | { id: number; release: true };
 
 let session: Pick<SessionOptions, 'device' | 'threads'> = {};
 const setups = new Map<string, LaneSetup>();
@@ -33,6 +37,13 @@ parentPort!.on('message', (m: Message) => {
   }
   if ('setup' in m) {
     setups.set(m.plan, m.setup);
+    return;
+  }
+  if ('release' in m) {
+    queue = queue.then(async () => {
+      await releaseWarmProgram();
+      parentPort!.postMessage({ id: m.id, done: { rendered: false, ms: 0 } });
+    });
     return;
   }
   queue = queue.then(async () => {

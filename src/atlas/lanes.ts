@@ -93,7 +93,18 @@ class Lane {
     });
   }
 
+  /** Releases the program the thread keeps warm for its next shard. */
+  releaseWarm(): Promise<void> {
+    if (this.failure) return Promise.resolve();
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: () => resolve(), reject });
+      this.worker.postMessage({ id, release: true });
+    });
+  }
+
   async close(): Promise<void> {
+    await this.releaseWarm().catch(() => {});
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
   }
@@ -122,6 +133,11 @@ export class LanePool {
     } finally {
       this.busy[k]!--;
     }
+  }
+
+  /** Releases every thread's warm program (the next shard on each compiles). */
+  async releaseWarm(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.releaseWarm()));
   }
 
   async close(): Promise<void> {
