@@ -53,6 +53,14 @@ describe('retargeting a compiled objective', () => {
     const plain = await ObjectiveGradient.create(model, { objective: shardObjective(BLOCK, [3, 4]), threads: 1 });
     try {
       expect(warm.retarget(shardObjective(BLOCK, [3, 40]))).toBe(false);
+      // The 5x5 branch (96..111) and the pool branch (112..127) have the same shape: told apart by tensor.
+      const fiveByFive = await ObjectiveGradient.create(model, { objective: shardObjective(BLOCK, [96, 97]), masksAsInputs: true, threads: 1 });
+      try {
+        expect(fiveByFive.retarget(shardObjective(BLOCK, [112, 113]))).toBe(false);
+        expect(fiveByFive.retarget(shardObjective(BLOCK, [110, 111]))).toBe(true);
+      } finally {
+        await fiveByFive.release();
+      }
       expect(warm.retarget(shardObjective('inception_3a/output', [3, 4]))).toBe(false);
       expect(warm.retarget(channel(BLOCK, 3).batch(0).plus(layer(BLOCK)))).toBe(false);
       expect(warm.retarget(classLogit(2))).toBe(false);

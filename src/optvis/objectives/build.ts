@@ -56,13 +56,13 @@ export interface ObjectiveModel {
   /** [N]: the objective of each batch item. */
   perItem: string;
   terms: ResolvedTerm[];
-  /** With `masksAsInputs`: each linear mask's graph input, and its value for this objective. */
-  maskFeeds?: Record<string, TensorData>;
+  /** With `masksAsInputs`: each linear mask's graph input, the tensor it multiplies, and its value for this objective. */
+  maskInputs?: { input: string; tensor: string; mask: TensorData }[];
 }
 
 export interface AppendObjectiveOptions {
   /**
-   * The linear terms' masks as graph inputs (fed with `maskFeeds`) instead of constants: one compiled
+   * The linear terms' masks as graph inputs (fed from `maskInputs`) instead of constants: one compiled
    * program then serves every objective whose masks fall on the same tensors (objectiveMasks), e.g. the
    * atlas's shards of one layer.
    */
@@ -248,7 +248,7 @@ export function appendObjective(model: Model, objective: ObjectiveInput, names: 
     if (t.shape[0] !== batch) throw new FvizError(`objective terms disagree on the batch size: [${t.shape}] vs ${batch}`);
   const setType = (name: string, dtype: 'float32' | 'float64', shape: number[]) => g.valueTypes.set(name, { dtype, shape });
   const parts: string[] = [];
-  const maskFeeds: Record<string, TensorData> = {};
+  const maskInputs: NonNullable<ObjectiveModel['maskInputs']> = [];
   // Linear terms on the same tensor share one mask.
   for (const { tensor: name, shape, mask } of linearMasks(model, terms)) {
     const dtype = mask.dtype as 'float32' | 'float64';
@@ -257,7 +257,7 @@ export function appendObjective(model: Model, objective: ObjectiveInput, names: 
       maskName = b.fresh('objective_mask');
       g.inputs.push({ name: maskName, dtype, shape: [...mask.dims] });
       setType(maskName, dtype, [...mask.dims]);
-      maskFeeds[maskName] = mask;
+      maskInputs.push({ input: maskName, tensor: name, mask });
     } else maskName = b.constant(mask, 'objective_mask');
     const prod = b.op('Mul', [name, maskName], {}, 'objective_term');
     setType(prod, dtype, shape);
@@ -294,7 +294,7 @@ export function appendObjective(model: Model, objective: ObjectiveInput, names: 
   g.nodes.push({ name: 'objective_node', opType: 'ReduceSum', domain: '', inputs: [OBJECTIVE_PER_ITEM], outputs: [OBJECTIVE], attrs: { keepdims: { i: 0 } } });
   setType(OBJECTIVE, dtype, []);
   const obj: ObjectiveModel = { model: m, scalar: OBJECTIVE, perItem: OBJECTIVE_PER_ITEM, terms };
-  if (opts.masksAsInputs) obj.maskFeeds = maskFeeds;
+  if (opts.masksAsInputs) obj.maskInputs = maskInputs;
   if (ast.diversity?.length) {
     const aliases = aliasesOf(model, names);
     for (const d of ast.diversity) obj.scalar = appendDiversity(obj, d.layer, d.weight, aliases);

@@ -48,8 +48,8 @@ interface Compiled {
   bytes: Uint8Array;
   meta: ProgramMeta;
   gradWeights: Map<string, TensorData>;
-  /** With masksAsInputs: the model the objective was appended to, and the masks' feeds. */
-  retargetable?: { source: Model; names?: ObjectiveNames; maskFeeds: Record<string, TensorData> };
+  /** With masksAsInputs: the model the objective was appended to, the mask inputs' tensors, and their feeds. */
+  retargetable?: { source: Model; names?: ObjectiveNames; masks: { input: string; tensor: string }[]; maskFeeds: Record<string, TensorData> };
 }
 
 function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compiled {
@@ -63,20 +63,26 @@ function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compile
   });
   const meta: ProgramMeta = { terms: obj.terms, wrt, gradNames: [...prog.gradNames], scalar: obj.scalar, inputs: prog.model.graph.inputs };
   const compiled: Compiled = { model: prog.model, bytes: encodeModel(prog.model), meta, gradWeights: prog.weights };
-  if (obj.maskFeeds) compiled.retargetable = { source: model, names: opts.names, maskFeeds: obj.maskFeeds };
+  if (obj.maskInputs)
+    compiled.retargetable = {
+      source: model,
+      names: opts.names,
+      masks: obj.maskInputs.map(({ input, tensor }) => ({ input, tensor })),
+      maskFeeds: Object.fromEntries(obj.maskInputs.map((m) => [m.input, m.mask])),
+    };
   return compiled;
 }
 
-/** The masks' feeds of `objective` when they fall on the same inputs (names, shapes) as `now`; else undefined. */
-function sameMaskInputs(now: Record<string, TensorData>, source: Model, objective: ObjectiveInput, names?: ObjectiveNames): { feeds: Record<string, TensorData>; terms: ResolvedTerm[] } | undefined {
-  const next = objectiveMasks(source, objective, names);
-  const inputs = Object.keys(now);
-  if (!next.linearOnly || next.masks.length !== inputs.length) return undefined;
+/** The masks' feeds of `objective` when they fall on the same tensors, with the same shapes, as the program's mask inputs; else undefined. */
+function sameMaskInputs(r: NonNullable<Compiled['retargetable']>, objective: ObjectiveInput): { feeds: Record<string, TensorData>; terms: ResolvedTerm[] } | undefined {
+  const next = objectiveMasks(r.source, objective, r.names);
+  if (!next.linearOnly || next.masks.length !== r.masks.length) return undefined;
   const feeds: Record<string, TensorData> = {};
-  for (const [k, { mask }] of next.masks.entries()) {
-    const have = now[inputs[k]!]!;
-    if (mask.dtype !== have.dtype || mask.dims.join() !== have.dims.join()) return undefined;
-    feeds[inputs[k]!] = mask;
+  for (const [k, { tensor, mask }] of next.masks.entries()) {
+    const { input, tensor: want } = r.masks[k]!;
+    const have = r.maskFeeds[input]!;
+    if (tensor !== want || mask.dtype !== have.dtype || mask.dims.join() !== have.dims.join()) return undefined;
+    feeds[input] = mask;
   }
   return { feeds, terms: next.terms };
 }
@@ -121,7 +127,7 @@ export class ObjectiveGradient implements GradientProgram {
   retarget(objective: ObjectiveInput): boolean {
     const r = this.retargetable;
     if (!r) return false;
-    const next = sameMaskInputs(r.maskFeeds, r.source, objective, r.names);
+    const next = sameMaskInputs(r, objective);
     if (!next) return false;
     r.maskFeeds = next.feeds;
     this.terms = next.terms;
