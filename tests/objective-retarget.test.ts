@@ -65,6 +65,13 @@ describe('retargeting a compiled objective', () => {
       expect(warm.retarget(channel(BLOCK, 3).batch(0).plus(layer(BLOCK)))).toBe(false);
       expect(warm.retarget(classLogit(2))).toBe(false);
       expect(plain.retarget(shardObjective(BLOCK, [5, 6]))).toBe(false);
+      // A layer term is compiled into the graph: a program made with one cannot drop it by a retarget.
+      const withLayer = await ObjectiveGradient.create(model, { objective: shardObjective(BLOCK, [3, 4]).plus(layer(BLOCK)), masksAsInputs: true, threads: 1 });
+      try {
+        expect(withLayer.retarget(shardObjective(BLOCK, [5, 6]))).toBe(false);
+      } finally {
+        await withLayer.release();
+      }
       expect(warm.retarget(shardObjective(BLOCK, [5, 6]))).toBe(true);
     } finally {
       await warm.release();

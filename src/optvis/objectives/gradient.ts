@@ -1,6 +1,6 @@
 // Compile once, run many steps: an objective's value and its gradients, on onnxruntime.
 import type { Model, TensorData, ValueInfo } from '../../onnx/ir.ts';
-import { appendObjective, objectiveMasks, type ObjectiveInput, type ObjectiveNames, type ResolvedTerm } from './build.ts';
+import { appendObjective, objectiveAst, objectiveMasks, type ObjectiveModel, type ObjectiveInput, type ObjectiveNames, type ResolvedTerm } from './build.ts';
 import { openSession, type ProgramSession, type SessionOptions } from '../../runtime/session.ts';
 import { compileFused, compileSplit, GRAD_PREFIX, type SplitProgram } from '../../autodiff/compile.ts';
 import { decodeModel, encodeModel } from '../../onnx/proto.ts';
@@ -43,13 +43,19 @@ export interface CachedObjectiveOptions extends ObjectiveGradientOptions {
   cacheLabel?: string;
 }
 
+type MaskInput = NonNullable<ObjectiveModel['maskInputs']>[number];
+
 interface Compiled {
   model: Model;
   bytes: Uint8Array;
   meta: ProgramMeta;
   gradWeights: Map<string, TensorData>;
-  /** With masksAsInputs: the model the objective was appended to, the mask inputs' tensors, and their feeds. */
-  retargetable?: { source: Model; names?: ObjectiveNames; masks: { input: string; tensor: string }[]; maskFeeds: Record<string, TensorData> };
+  /**
+   * With masksAsInputs: the mask inputs (each with the tensor it multiplies and its value, fed every run), the
+   * model the objective was appended to, and whether `retarget` may change them (only channel, neuron and class
+   * terms: a layer term or diversity is compiled into the graph).
+   */
+  masked?: { inputs: MaskInput[]; source: Model; names?: ObjectiveNames; retargetable: boolean };
 }
 
 function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compiled {
@@ -63,28 +69,24 @@ function compileObjective(model: Model, opts: ObjectiveGradientOptions): Compile
   });
   const meta: ProgramMeta = { terms: obj.terms, wrt, gradNames: [...prog.gradNames], scalar: obj.scalar, inputs: prog.model.graph.inputs };
   const compiled: Compiled = { model: prog.model, bytes: encodeModel(prog.model), meta, gradWeights: prog.weights };
-  if (obj.maskInputs)
-    compiled.retargetable = {
-      source: model,
-      names: opts.names,
-      masks: obj.maskInputs.map(({ input, tensor }) => ({ input, tensor })),
-      maskFeeds: Object.fromEntries(obj.maskInputs.map((m) => [m.input, m.mask])),
-    };
+  if (obj.maskInputs) {
+    const linearOnly = !objectiveAst(opts.objective).diversity?.length && obj.terms.every((t) => t.target.kind !== 'layer');
+    compiled.masked = { inputs: obj.maskInputs, source: model, names: opts.names, retargetable: linearOnly };
+  }
   return compiled;
 }
 
-/** The masks' feeds of `objective` when they fall on the same tensors, with the same shapes, as the program's mask inputs; else undefined. */
-function sameMaskInputs(r: NonNullable<Compiled['retargetable']>, objective: ObjectiveInput): { feeds: Record<string, TensorData>; terms: ResolvedTerm[] } | undefined {
-  const next = objectiveMasks(r.source, objective, r.names);
-  if (!next.linearOnly || next.masks.length !== r.masks.length) return undefined;
-  const feeds: Record<string, TensorData> = {};
+/** The mask inputs of `objective` when its masks fall on the same tensors, with the same shapes, as `now`; else undefined. */
+function sameMaskInputs(m: NonNullable<Compiled['masked']>, objective: ObjectiveInput): { inputs: MaskInput[]; terms: ResolvedTerm[] } | undefined {
+  const next = objectiveMasks(m.source, objective, m.names);
+  if (!next.linearOnly || next.masks.length !== m.inputs.length) return undefined;
+  const inputs: MaskInput[] = [];
   for (const [k, { tensor, mask }] of next.masks.entries()) {
-    const { input, tensor: want } = r.masks[k]!;
-    const have = r.maskFeeds[input]!;
-    if (tensor !== want || mask.dtype !== have.dtype || mask.dims.join() !== have.dims.join()) return undefined;
-    feeds[input] = mask;
+    const now = m.inputs[k]!;
+    if (tensor !== now.tensor || mask.dtype !== now.mask.dtype || mask.dims.join() !== now.mask.dims.join()) return undefined;
+    inputs.push({ ...now, mask });
   }
-  return { feeds, terms: next.terms };
+  return { inputs, terms: next.terms };
 }
 
 /** A compiled program for an objective on a prepared model (static shapes, batch fixed). */
@@ -102,7 +104,7 @@ export class ObjectiveGradient implements GradientProgram {
   readonly extra: Record<string, unknown>;
   /** How the program came: compiled here ('uncached'), compiled and stored ('stored'), or loaded ('hit'). */
   readonly via: 'hit' | 'stored' | 'uncached';
-  private readonly retargetable: Compiled['retargetable'];
+  private readonly masked: Compiled['masked'];
 
   private constructor(session: ProgramSession, meta: ProgramMeta, via: ObjectiveGradient['via'], compiled?: Partial<Compiled>) {
     this.session = session;
@@ -116,7 +118,7 @@ export class ObjectiveGradient implements GradientProgram {
     this.compiledModel = compiled?.model;
     this.bytes = compiled?.bytes;
     this.weights = compiled?.gradWeights ?? new Map();
-    this.retargetable = compiled?.retargetable;
+    this.masked = compiled?.masked;
   }
 
   /**
@@ -125,11 +127,11 @@ export class ObjectiveGradient implements GradientProgram {
    * they do not, or the program has no mask inputs (compile a new one then).
    */
   retarget(objective: ObjectiveInput): boolean {
-    const r = this.retargetable;
-    if (!r) return false;
-    const next = sameMaskInputs(r, objective);
+    const m = this.masked;
+    if (!m?.retargetable) return false;
+    const next = sameMaskInputs(m, objective);
     if (!next) return false;
-    r.maskFeeds = next.feeds;
+    m.inputs = next.inputs;
     this.terms = next.terms;
     return true;
   }
@@ -155,7 +157,7 @@ export class ObjectiveGradient implements GradientProgram {
    * values would have to travel as well), and for one compiled with masksAsInputs (the page feeds no masks).
    */
   compiledEntry(): BuiltProgram | undefined {
-    if (!this.bytes || this.weights.size > 0 || this.retargetable) return undefined;
+    if (!this.bytes || this.weights.size > 0 || this.masked) return undefined;
     const meta: ProgramMeta = { terms: this.terms, wrt: this.wrt, gradNames: [...this.gradNames], scalar: this.scalar, inputs: this.inputs };
     if (Object.keys(this.extra).length) meta.extra = this.extra;
     return { bytes: this.bytes, meta: meta as unknown as Record<string, unknown> };
@@ -203,7 +205,7 @@ export class ObjectiveGradient implements GradientProgram {
   }
 
   async run(feeds: Record<string, TensorData>): Promise<ObjectiveResult> {
-    const all = this.retargetable ? { ...this.retargetable.maskFeeds, ...feeds } : feeds;
+    const all = this.masked ? { ...Object.fromEntries(this.masked.inputs.map((i) => [i.input, i.mask])), ...feeds } : feeds;
     return readResult(await this.session.run(all), this.gradNames, this.scalar);
   }
 
